@@ -1,0 +1,39 @@
+# Two commands on a fresh machine:  make run  (set up, then serve the chat page)  and  make test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch's CPU build, installed before anything asks for torch: a bare "torch" requirement would pull a
+# multi-GB CUDA build. Where the CPU wheel is not on local disk, add its index, e.g.
+#   make run TORCH_PIP_OPTIONS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch==2.13.0
+TORCH_PIP_OPTIONS ?=
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup run test lint index eval squad clean
+
+setup: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH) $(TORCH_PIP_OPTIONS)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+run: setup
+	$(BIN)/python app.py
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+index: setup
+	$(BIN)/askbalkans index
+
+eval: setup
+	$(BIN)/askbalkans eval --gold eval/gold.jsonl --json eval/gold-report.json --plot eval/gold-report.png
+
+squad: setup
+	$(BIN)/askbalkans eval --squad ../shared/benchmarks/squad-dev-v1.1.json --json eval/squad-report.json --plot eval/squad-report.png
+
+clean:
+	rm -rf $(VENV) index/*.json index/*.faiss index/*.npy index/bm25 eval/cache

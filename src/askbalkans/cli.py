@@ -1,0 +1,106 @@
+"""The `askbalkans` command: ask, index, serve, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from askbalkans import eval as evaluation
+from askbalkans.composer import Answer
+
+
+def format_answer(answer: Answer) -> str:
+    """An answer for the terminal: notices, the quoted text, then its sources."""
+    lines = [f"note: {notice}" for notice in answer.notices]
+    lines.append(answer.text)
+    if answer.citations:
+        lines.append("")
+        lines.append(f"Sources (confidence {answer.confidence:.2f}):")
+        for citation in answer.citations:
+            where = f"{citation.doc_id}, characters {citation.start}-{citation.end}"
+            lines.append(f"[{citation.marker}] {citation.title[:100]} — {where}")
+    return "\n".join(lines)
+
+
+def _assistant(args: argparse.Namespace, rebuild: bool = False):
+    from askbalkans.assistant import Assistant
+
+    return Assistant(corpus_dir=args.corpus, index_dir=args.index, model=args.model, rebuild=rebuild)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    answer = _assistant(args).ask(" ".join(args.question), top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    assistant = _assistant(args, rebuild=args.rebuild)
+    for skipped in assistant.corpus.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}")
+    print(f"{assistant.status}: {len(assistant.index.sentences)} sentences, in {assistant.settings.index_dir}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from askbalkans.ui import serve
+
+    serve(host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="askbalkans", description="Cited, extractive answers from a news corpus.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    corpus_options = argparse.ArgumentParser(add_help=False)
+    corpus_options.add_argument("--corpus", type=Path, help="folder of .txt/.md articles (default: seeds/)")
+    corpus_options.add_argument("--index", type=Path, help="index folder (default: index/)")
+    corpus_options.add_argument(
+        "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)"
+    )
+
+    ask = commands.add_parser("ask", parents=[corpus_options], help="answer one question")
+    ask.add_argument("question", nargs="+", help="the question (quote it, or not)")
+    ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    ask.add_argument("--top-k", type=int, help="passages to draw the answer from (default 5)")
+    ask.set_defaults(run=cmd_ask)
+
+    index = commands.add_parser("index", parents=[corpus_options], help="build the index if it is missing or stale")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
+    index.set_defaults(run=cmd_index)
+
+    serve = commands.add_parser("serve", parents=[corpus_options], help="serve the chat page")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.set_defaults(run=cmd_serve)
+
+    evaluate = commands.add_parser("eval", help="evaluate on gold questions or a SQuAD file")
+    evaluation.add_arguments(evaluate)
+    evaluate.set_defaults(run=evaluation.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    # bm25s sets its own logger to DEBUG; keep its progress chatter out of normal runs.
+    logging.getLogger("bm25s").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"askbalkans: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Text analysis shared by the lexical index, the retriever and the composer."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+# Question words carry no content for matching; the composer reads them from the raw question.
+STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
+    "who whom whose what which when where why how many much did does do was were is are has have had".split()
+)
+_DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
+_QUOTES = {ord("‘"): "'", ord("’"): "'", ord("“"): '"', ord("”"): '"'}
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['][^\W\d_]+)*")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, map dashes and quotes to ASCII, collapse whitespace."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.translate(_DASHES).translate(_QUOTES).lower()
+    return " ".join(text.split())
+
+
+_local = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    # PyStemmer's stemmers must not be shared between threads.
+    if not hasattr(_local, "stemmer"):
+        _local.stemmer = Stemmer.Stemmer("english")
+    return _local.stemmer
+
+
+def words(text: str) -> list[str]:
+    """Folded words of `text`, numbers without thousands separators ("4,636" -> "4636")."""
+    found = []
+    for word in _WORD.findall(fold(text)):
+        if word[0].isdigit():
+            word = word.replace(",", "")
+        elif word.endswith("'s"):
+            word = word[:-2]
+        found.append(word)
+    return found
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words of `text`: what the lexical index and the overlap scores compare."""
+    return _stemmer().stemWords([word for word in words(text) if word not in STOPWORDS])
+
+
+# An acronym: two to seven letters, at least two of them capitals ("EU", "KFOR", "PfPC").
+_ACRONYM = re.compile(r"\b(?=(?:[a-z]*[A-Z]){2})[A-Z][A-Za-z]{1,6}\b")
+# A run of capitalised words, with lower-case joining words inside ("Partnership for Peace Consortium").
+_TITLE_WORD = r"[A-Z][a-z][\w’']*"
+_NAME_RUN = re.compile(rf"\b{_TITLE_WORD}(?:\s+(?:(?:of|for|and|the|on|in)\s+)*{_TITLE_WORD})+")
+_DEFINED = re.compile(rf"({_NAME_RUN.pattern})\s+\(([A-Z][A-Za-z]{{1,6}})\)")
+
+
+def find_acronyms(texts: list[str]) -> dict[str, list[str]]:
+    """Acronyms of the corpus and what they stand for, as terms: {"eu": ["european", "union"], ...}.
+
+    An acronym is defined in a text ("the Kosovo Force (KFOR)"), or a text uses it beside a name its
+    initials spell ("European Union" and "EU"), so questions and articles match whichever form they use.
+    """
+    found: dict[str, list[str]] = {}
+    for text in texts:
+        for phrase, acronym in _DEFINED.findall(text):
+            run = phrase.split()
+            # The defining words are the last ones of the run: "the North Atlantic Alliance (NATO)".
+            start = next((i for i, word in enumerate(run) if word[0] == acronym[0].upper()), None)
+            if start is not None and len(run) - start >= 2:
+                found.setdefault(_key(acronym), terms(" ".join(run[start:])))
+        used = set(_ACRONYM.findall(text))
+        for match in _NAME_RUN.finditer(text):
+            run = match.group().split()
+            spelled = {"".join(word[0] for word in run).upper(), "".join(w[0] for w in run if w[0].isupper())}
+            for acronym in used:
+                if acronym.upper() in spelled:
+                    found.setdefault(_key(acronym), terms(match.group()))
+    # An acronym that is also a lower-case word of the corpus ("ART" and "art") would join unrelated texts.
+    lower_case_words = {word for text in texts for word in re.findall(r"\b[a-z]+\b", text)}
+    return {
+        acronym: expansion
+        for acronym, expansion in found.items()
+        if acronym and expansion and acronym not in lower_case_words
+    }
+
+
+def _key(acronym: str) -> str:
+    return (terms(acronym) or [""])[0]
+
+
+def with_acronyms(found: list[str], acronyms: dict[str, list[str]]) -> list[str]:
+    """`found` terms plus, for each acronym among them, what it stands for, and for each full form, its
+    acronym: a text that says "EU" then matches "European Union", and the other way round."""
+    present = set(found)
+    extra = []
+    for acronym, expansion in acronyms.items():
+        if acronym in present:
+            extra += [term for term in expansion if term not in present]
+        elif all(term in present for term in expansion):
+            extra.append(acronym)
+    return found + extra
