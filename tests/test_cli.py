@@ -1,0 +1,63 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from askbalkans.cli import main
+
+
+def test_ask_prints_the_answer_with_its_sources(tmp_path, capsys):
+    assert main(["ask", "Who is NATO's Deputy Secretary General?", "--index", str(tmp_path / "index")]) == 0
+    printed = capsys.readouterr().out
+    assert "Radmila Shekerinska" in printed and "[1]" in printed
+    assert "004_e76711d46be13724, characters" in printed
+
+
+def test_ask_json_is_the_whole_answer(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "ask",
+                "How",
+                "many",
+                "troops",
+                "serve",
+                "in",
+                "KFOR?",
+                "--json",
+                "--top-k",
+                "3",
+                "--index",
+                str(tmp_path / "index"),
+            ]
+        )
+        == 0
+    )
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["question"] == "How many troops serve in KFOR?"
+    assert answer["citations"] and not answer["abstained"]
+
+
+def test_index_builds_then_reports_up_to_date(corpus_copy, tmp_path, capsys):
+    (corpus_copy / "broken.txt").write_bytes(b"\xff\xfe not text")
+    arguments = ["index", "--corpus", str(corpus_copy), "--index", str(tmp_path / "index")]
+    assert main(arguments) == 0
+    first = capsys.readouterr().out
+    assert "rebuilt the index" in first and "skipped" in first and "broken.txt" in first
+    assert main(arguments) == 0
+    assert "loaded the index of 5 articles" in capsys.readouterr().out
+    assert main([*arguments, "--rebuild"]) == 0
+    assert "a rebuild was requested" in capsys.readouterr().out
+
+
+def test_a_missing_corpus_is_a_clear_error(tmp_path, capsys):
+    assert main(["index", "--corpus", str(tmp_path / "nowhere"), "--index", str(tmp_path / "index")]) == 2
+    assert "corpus folder not found" in capsys.readouterr().err
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "askbalkans"
+    assert shutil.which(str(script))
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
+    assert "ask" in result.stdout and "serve" in result.stdout and "eval" in result.stdout
