@@ -33,7 +33,7 @@ eval: setup
 	$(BIN)/askbalkans eval --gold eval/gold.jsonl --json eval/gold-report.json --plot eval/gold-report.png
 
 squad: setup
-	$(BIN)/askbalkans eval --squad ../shared/benchmarks/squad-dev-v1.1.json --json eval/squad-report.json --plot eval/squad-report.png
+	$(BIN)/askbalkans eval --squad ../shared/benchmarks/squad-dev-v1.1.json --json eval/cache/squad-report.json --plot eval/squad-report.png
 
 clean:
 	rm -rf $(VENV) index/*.json index/*.faiss index/*.npy index/bm25 eval/cache

@@ -45,8 +45,7 @@ class Assistant:
         self.embedder = Embedder(self.settings.model)
         opened = open_index(self.corpus, self.settings, self.embedder, rebuild=rebuild, show_progress=show_progress)
         self.index = opened.index
-        self.index_rebuilt = opened.rebuilt
-        self.status = opened.reason
+        self.status = opened.reason  # what was loaded, or why the index was rebuilt
         self.retriever = Retriever(self.index, self.embedder, self.settings)
         self.composer = Composer(self.index, self.settings)
         log.info("%s", self.status)

@@ -209,6 +209,7 @@ class SentenceScorer:
             own | own_sets[i - 1] if sentence.leans_on_previous else own
             for i, (sentence, own) in enumerate(zip(index.sentences, own_sets, strict=True))
         ]
+        self.neighbourhood_sets = [self._with_neighbours(i) for i in range(len(self.term_sets))]
         document_frequency = Counter(t for term_set in own_sets for t in term_set)
         count = len(own_sets)
         self.idf = {t: math.log((count + 1) / (df + 0.5)) for t, df in document_frequency.items()}
@@ -237,7 +238,7 @@ class SentenceScorer:
         scored = []
         for sentence_id, cosine in zip(ids, dense, strict=True):
             own_terms = self.sentence_terms[sentence_id]
-            neighbourhood = self._with_neighbours(sentence_id)
+            neighbourhood = self.neighbourhood_sets[sentence_id]
             passage_id, passage_score = passage_of[sentence_id]
             evidence = Evidence(
                 dense=cosine,

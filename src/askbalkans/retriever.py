@@ -39,11 +39,10 @@ class Retriever:
         self.settings = settings
         self._vocabulary = index.lexical.vocab_dict
 
-    def retrieve(self, question: str, top_k: int | None = None, search_text: str | None = None) -> Retrieval:
-        """The `top_k` best passages for `question`; `search_text`, if given, is what is searched instead."""
-        text = search_text or question
-        query_vector = self.embedder.encode([text])[0]
-        query_terms = terms(text)
+    def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
+        """The `top_k` best passages for `question` (by default `Settings.top_k`)."""
+        query_vector = self.embedder.encode([question])[0]
+        query_terms = terms(question)
         ranked = self.rank(query_vector, query_terms)
         ranked_doc_ids = [self.index.passages[hit.passage_id].doc_id for hit in ranked[:RANKING_DEPTH]]
         return Retrieval(question, query_vector, query_terms, ranked[: top_k or self.settings.top_k], ranked_doc_ids)
