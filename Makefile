@@ -9,7 +9,7 @@ TORCH ?= torch==2.13.0
 TORCH_PIP_OPTIONS ?=
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup run test lint index eval squad clean
+.PHONY: setup run test index eval squad clean
 
 setup: $(INSTALLED)
 
