@@ -166,10 +166,9 @@ def split_long(text: str, start: int, end: int, budget: TokenBudget) -> list[tup
             cut = start + max(1, len(text[start:end]) * budget.tokens // max(1, count_tokens(text[start:end])))
         else:
             cut = cuts[best]
+            # A clause break in the second half of the piece, so that pieces stay reasonably long.
             clause_cuts = [
-                start + m.end()
-                for m in _CLAUSE_BREAK.finditer(text[start:cut])
-                if start + m.end() - start >= (cut - start) // 2
+                start + m.end() for m in _CLAUSE_BREAK.finditer(text[start:cut]) if m.end() >= (cut - start) // 2
             ]
             cut = clause_cuts[-1] if clause_cuts else cut
         piece_end = start + len(text[start:cut].rstrip())
