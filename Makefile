@@ -24,6 +24,7 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 index: setup
@@ -36,4 +37,4 @@ squad: setup
 	$(BIN)/askbalkans eval --squad ../shared/benchmarks/squad-dev-v1.1.json --json eval/cache/squad-report.json --plot eval/squad-report.png
 
 clean:
-	rm -rf $(VENV) index/*.json index/*.faiss index/*.npy index/bm25 eval/cache
+	rm -rf $(VENV) index/CURRENT index/gen-* eval/cache

@@ -29,10 +29,11 @@ def main() -> None:
 
     started = time.perf_counter()
     from askbalkans import Assistant
-    from askbalkans.embedding import Embedder
-    from askbalkans.eval import load_gold, percentile
+    from askbalkans.embedding import SentenceTransformerEmbedder
+    from askbalkans.evaluation.datasets import load_gold
+    from askbalkans.evaluation.metrics import percentile
 
-    Embedder("sentence-transformers/all-MiniLM-L6-v2")
+    SentenceTransformerEmbedder()
     print(f"import and model load: {time.perf_counter() - started:.2f} s")
 
     with tempfile.TemporaryDirectory() as index_dir:
@@ -40,8 +41,8 @@ def main() -> None:
         assistant = Assistant(corpus_dir=args.corpus, index_dir=index_dir, show_progress=False)
         build = time.perf_counter() - started
         print(
-            f"index build ({len(assistant.index.titles)} articles, {len(assistant.index.passages)} passages, "
-            f"{len(assistant.index.sentences)} sentences), model load included: {build:.2f} s"
+            f"index build ({len(assistant.index.articles)} articles, {assistant.index.passage_count} passages, "
+            f"{assistant.index.sentence_count} sentences), model load included: {build:.2f} s"
         )
         started = time.perf_counter()
         Assistant(corpus_dir=args.corpus, index_dir=index_dir, show_progress=False)

@@ -8,11 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import askbalkans
-from askbalkans.assistant import EMPTY_QUESTION
-from askbalkans.composer import NOT_FOUND
+from askbalkans import assistant as assistant_module
+from askbalkans.answer import NOT_FOUND
+from askbalkans.assistant import EMPTY_QUESTION, prepare_question
 from askbalkans.corpus import load_corpus
-from askbalkans.eval import contains_answer, load_gold
+from askbalkans.evaluation.datasets import load_gold
+from askbalkans.evaluation.metrics import contains_answer
 from conftest import PROJECT_ROOT, SEEDS
+
+pytestmark = pytest.mark.e2e
 
 KNOWN = [
     (
@@ -55,8 +59,7 @@ ODD = [
 def test_known_answers_are_quoted_and_cited(seeds_assistant, question, answers, doc_ids):
     answer = seeds_assistant.ask(question)
     assert not answer.abstained, answer
-    lead = next(quote for quote in answer.quotes if not quote.context)
-    assert contains_answer(lead.text, answers), answer.text
+    assert contains_answer(answer.lead.text, answers), answer.text
     assert {c.doc_id for c in answer.citations} & doc_ids
     assert 1 <= len(answer.quotes) <= 3
     assert "[1]" in answer.text
@@ -112,35 +115,54 @@ def test_empty_huge_and_odd_questions(seeds_assistant):
         answer = seeds_assistant.ask(empty)
         assert answer.abstained and answer.text == EMPTY_QUESTION
     limit = seeds_assistant.settings.max_question_chars
-    huge = "How many troops serve in KFOR? " + "Please answer this question carefully. " * 400
+    huge = "Please read this background carefully. " * 400 + "How many troops serve in KFOR? Thanks."
     answer = seeds_assistant.ask(huge)
-    assert any(str(limit) in notice for notice in answer.notices)
-    assert len(answer.question) <= limit
+    assert answer.question == "How many troops serve in KFOR?"  # the question, not the start of the text
+    assert any(str(limit) in notice and "left out" in notice for notice in answer.notices)
+    assert "4,6" in answer.text
     for odd in ODD:
         json.dumps(seeds_assistant.ask(odd).to_dict())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"question": b"How many troops?"}, TypeError, "question must be a str"),
+        ({"question": None}, TypeError, "question must be a str"),
+        ({"question": "KFOR?", "top_k": "5"}, TypeError, "top_k must be a whole number"),
+        ({"question": "KFOR?", "top_k": 2.5}, TypeError, "top_k must be a whole number"),
+        ({"question": "KFOR?", "top_k": 0}, ValueError, "top_k must be from 1 to 100"),
+        ({"question": "KFOR?", "top_k": -1}, ValueError, "top_k must be from 1 to 100"),
+        ({"question": "KFOR?", "history": "x"}, TypeError, "history must be a list"),
+        ({"question": "KFOR?", "history": 5}, TypeError, "history must be a list"),
+        ({"question": "KFOR?", "history": ["x"]}, TypeError, r"history\[0\]"),
+    ],
+)
+def test_wrong_arguments_fail_at_the_call_naming_the_argument(seeds_assistant, arguments, error, message):
+    with pytest.raises(error, match=message):
+        seeds_assistant.ask(**arguments)
 
 
 def test_answer_is_a_json_serialisable_dataclass(seeds_assistant):
     answer = seeds_assistant.ask("Who is the EU special representative for the Kosovo-Serbia dialogue?")
     payload = json.loads(json.dumps(answer.to_dict()))
+    with pytest.raises(AttributeError):
+        answer.text = "changed"  # built once, immutable
     assert set(payload) >= {"text", "citations", "confidence", "abstained"}
     assert set(payload["citations"][0]) >= {"doc_id", "title", "passage", "start", "end", "score"}
     assert 0.0 <= payload["confidence"] <= 1.0
 
 
 def test_follow_up_question_is_answered_about_the_previous_answer(seeds_assistant):
-    first = "Who is the EU special representative for the dialogue?"
-    first_answer = seeds_assistant.ask(first)
-    history = [{"role": "user", "content": first}, {"role": "assistant", "content": first_answer.text}]
-    follow_up = seeds_assistant.ask("When did he visit Pristina?", history=history)
+    first = seeds_assistant.ask("Who is the EU special representative for the dialogue?")
+    follow_up = seeds_assistant.ask("When did he visit Pristina?", history=[first])
     assert "About a week later, the new EU envoy for the dialogue, Peter Sorensen, visited Pristina." in follow_up.text
-    assert any("Sorensen" in notice for notice in follow_up.notices)
-    history += [
-        {"role": "user", "content": "When did he visit Pristina?"},
-        {"role": "assistant", "content": follow_up.text},
-    ]
-    third = seeds_assistant.ask("Where else did he go?", history=history)
+    assert "Read as: When did Peter Sorensen visit Pristina?" in follow_up.notices
+    third = seeds_assistant.ask("Where else did he go?", history=[first, follow_up])
     assert "Belgrade" in third.text
+    # The same conversation as chat messages with text content.
+    messages = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.text}]
+    assert seeds_assistant.ask("When did he visit Pristina?", history=messages).text == follow_up.text
 
 
 def test_several_users_asking_at_once_get_the_same_answers(seeds_assistant):
@@ -151,20 +173,16 @@ def test_several_users_asking_at_once_get_the_same_answers(seeds_assistant):
     assert concurrent == sequential
 
 
-def test_module_level_ask_works_out_of_the_box():
+def test_module_level_ask_works_out_of_the_box(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASKBALKANS_INDEX", str(tmp_path / "index"))  # never the checkout's index/
+    monkeypatch.setattr(assistant_module, "_default", None)
     answer = askbalkans.ask("How many troops serve in KFOR?", top_k=3)
     assert not answer.abstained and "KFOR" in answer.text
+    assert (tmp_path / "index" / "CURRENT").exists()
 
 
-def test_a_sentence_repeated_by_two_articles_is_quoted_once_with_both_citations(corpus_copy, tmp_path):
-    repeated = "Currently, 29 NATO member states are part of the KFOR mission."
-    (corpus_copy / "wire.txt").write_text(
-        f"Wire report on KFOR\n\n{repeated}\nThe report was filed on Monday.\n", "utf-8"
-    )
-    assistant = askbalkans.Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index", show_progress=False)
-    answer = assistant.ask("How many NATO member states are part of the KFOR mission?")
-    quotes = [q for q in answer.quotes if q.text == repeated]
-    assert len(quotes) == 1 and len(quotes[0].markers) == 2
-    cited = {c.doc_id for c in answer.citations if c.marker in quotes[0].markers}
-    assert cited == {"wire", "004_e76711d46be13724"}
-    assert answer.text.count(repeated) == 1
+def test_an_over_long_question_keeps_its_question_or_its_end():
+    kept, notices = prepare_question("Background. " * 100 + "Who leads KFOR?", 200)
+    assert kept == "Who leads KFOR?" and "left out" in notices[0]
+    kept, _ = prepare_question("word " * 100 + "and the end", 50)
+    assert kept.endswith("and the end") and len(kept) <= 50 and not kept.startswith("ord")

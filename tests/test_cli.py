@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from askbalkans.cli import main
 
 
@@ -47,6 +49,10 @@ def test_index_builds_then_reports_up_to_date(corpus_copy, tmp_path, capsys):
     assert "rebuilt the index" in first and "skipped" in first and "broken.txt" in first
     assert main(arguments) == 0
     assert "loaded the index of 5 articles" in capsys.readouterr().out
+    (corpus_copy / "000_c156d69eb00ff29e.txt").unlink()
+    (corpus_copy / "extra.md").write_text("# Extra\n\nA new bridge opened in Mitrovica in 2031.\n", "utf-8")
+    assert main(arguments) == 0
+    assert "added 1 (extra), removed 1 (000_c156d69eb00ff29e)" in capsys.readouterr().out
     assert main([*arguments, "--rebuild"]) == 0
     assert "a rebuild was requested" in capsys.readouterr().out
 
@@ -56,8 +62,27 @@ def test_a_missing_corpus_is_a_clear_error(tmp_path, capsys):
     assert "corpus folder not found" in capsys.readouterr().err
 
 
-def test_the_console_script_is_installed():
+def test_a_bad_setting_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ASKBALKANS_TOP_K", "five")
+    assert main(["ask", "KFOR?", "--index", str(tmp_path / "index")]) == 2
+    assert "ASKBALKANS_TOP_K='five'" in capsys.readouterr().err
+
+
+def test_an_internal_error_keeps_its_traceback(monkeypatch):
+    def broken(args):
+        raise ValueError("a bug, not the user's mistake")
+
+    monkeypatch.setattr("askbalkans.cli.cmd_ask", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["ask", "KFOR?"])
+
+
+def test_the_console_script_is_installed_and_its_help_loads_no_model_library():
     script = Path(sys.executable).parent / "askbalkans"
     assert shutil.which(str(script))
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
     assert "ask" in result.stdout and "serve" in result.stdout and "eval" in result.stdout
+    probe = "import sys; from askbalkans.cli import build_parser; build_parser(); print(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    for heavy in ("faiss", "torch", "sentence_transformers", "gradio", "scipy", "bm25s"):
+        assert f"'{heavy}'" not in loaded

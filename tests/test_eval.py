@@ -6,20 +6,16 @@ import json
 
 import pytest
 
-from askbalkans import eval as evaluation
 from askbalkans.cli import main
-from askbalkans.eval import (
-    GoldQuestion,
+from askbalkans.evaluation.datasets import GoldQuestion, load_gold, load_squad, sample
+from askbalkans.evaluation.metrics import (
     Record,
     aggregate,
     citation_precision,
     contains_answer,
-    load_gold,
-    load_squad,
     mrr,
     percentile,
     recall_at,
-    sample,
     score_record,
 )
 from conftest import PROJECT_ROOT, SHARED
@@ -131,11 +127,11 @@ def test_sampling_is_deterministic_and_keeps_file_order():
 
 @pytest.fixture(scope="module")
 def squad_slice(tmp_path_factory):
-    if not SQUAD.exists():
-        pytest.skip(f"{SQUAD} is not here (it lives in ../shared/benchmarks)")
     data = json.loads(SQUAD.read_text("utf-8"))
     path = tmp_path_factory.mktemp("squad") / "slice.json"
-    path.write_text(json.dumps({"version": "slice", "data": data["data"][:2]}), "utf-8")
+    # Two articles, their first 15 paragraphs each: enough for retrieval to have to choose.
+    articles = [dict(entry, paragraphs=entry["paragraphs"][:15]) for entry in data["data"][:2]]
+    path.write_text(json.dumps({"version": "slice", "data": articles}), "utf-8")
     return path
 
 
@@ -176,9 +172,9 @@ def test_impossible_squad_2_questions_are_unanswerable(tmp_path):
     assert questions[1].doc_ids == []
 
 
-def test_eval_command_on_a_squad_slice(squad_slice, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(evaluation, "SQUAD_CACHE", tmp_path / "cache")
-    out, png = tmp_path / "report.json", tmp_path / "report.png"
+@pytest.mark.e2e
+def test_eval_command_on_a_squad_slice(squad_slice, tmp_path, capsys):
+    out, png, cache = tmp_path / "report.json", tmp_path / "report.png", tmp_path / "cache"
     assert (
         main(
             [
@@ -193,6 +189,8 @@ def test_eval_command_on_a_squad_slice(squad_slice, tmp_path, monkeypatch, capsy
                 str(out),
                 "--plot",
                 str(png),
+                "--cache",
+                str(cache),
             ]
         )
         == 0
@@ -205,10 +203,11 @@ def test_eval_command_on_a_squad_slice(squad_slice, tmp_path, monkeypatch, capsy
     printed = capsys.readouterr().out
     assert "| recall@1 |" in printed and "Misses:" in printed
     # The cached index is reused: a second run does not rebuild it.
-    assert main(["eval", "--squad", str(squad_slice), "--limit", "5"]) == 0
+    assert main(["eval", "--squad", str(squad_slice), "--limit", "5", "--cache", str(cache)]) == 0
     assert "loaded the index" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_eval_command_on_the_gold_file(tmp_path, capsys):
     out = tmp_path / "gold.json"
     gold = PROJECT_ROOT / "eval" / "gold.jsonl"
@@ -217,3 +216,4 @@ def test_eval_command_on_the_gold_file(tmp_path, capsys):
     assert len(report["records"]) == len(load_gold(gold))
     assert set(report["recall_curve"]) == {str(k) for k in range(1, 11)}
     assert "| lead_hit |" in capsys.readouterr().out
+    assert main(["eval", "--gold", str(gold), "--split", "test", "--index", str(tmp_path / "index")]) == 1

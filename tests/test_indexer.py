@@ -1,16 +1,34 @@
-"""Index persistence: loaded when it matches, rebuilt (saying why) when it does not."""
+"""The index on disk: loaded when it matches the corpus, updated article by article when it does not,
+rebuilt (saying why) when it cannot be used."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
 
-import bm25s
 import pytest
 
 from askbalkans import Assistant, Settings
 from askbalkans.corpus import load_corpus
-from askbalkans.indexer import MANIFEST, PASSAGE_VECTORS, SENTENCE_VECTORS, STORE, open_index
+from askbalkans.indexer import open_index
+from askbalkans.stores import chunk_id
+from askbalkans.stores.embedded import CHUNKS, CURRENT, LEXICAL, MANIFEST, PASSAGE_VECTORS, EmbeddedStore
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it embeds."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+        self.name = embedder.name
+        self.dimension = embedder.dimension
+        self.max_tokens = embedder.max_tokens
+        self.count_tokens = embedder.count_tokens
+        self.embedded = 0
+
+    def encode(self, texts, show_progress_bar=False):
+        self.embedded += len(texts)
+        return self._embedder.encode(texts)
 
 
 @pytest.fixture
@@ -18,88 +36,115 @@ def settings(corpus_copy, tmp_path) -> Settings:
     return Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
 
 
-def reopen(settings: Settings, embedder):
-    return open_index(load_corpus(settings.corpus_dir), settings, embedder, show_progress=False)
+def reopen(settings: Settings, embedder, rebuild=False):
+    store = EmbeddedStore(settings.index_dir)
+    return open_index(load_corpus(settings.corpus_dir), store, settings, embedder, rebuild=rebuild)
+
+
+def generation(settings: Settings):
+    return settings.index_dir / (settings.index_dir / CURRENT).read_text()
 
 
 def test_index_is_built_once_then_loaded(settings, embedder):
     first = reopen(settings, embedder)
-    assert first.rebuilt and "no index" in first.reason
-    files = {p.name for p in settings.index_dir.iterdir()}
-    assert {MANIFEST, PASSAGE_VECTORS, SENTENCE_VECTORS, STORE, "bm25"} <= files
-    assert not [name for name in files if ".tmp-" in name or ".old-" in name]
-    manifest = json.loads((settings.index_dir / MANIFEST).read_text())
-    assert manifest["settings"]["model"] == settings.model and manifest["dimension"] == 384
-    assert set(manifest["articles"]) == {p.stem for p in settings.corpus_dir.glob("*.txt")}
+    assert first.report.rebuilt_because.startswith("no index")
+    assert {MANIFEST, PASSAGE_VECTORS, CHUNKS, LEXICAL} <= {p.name for p in generation(settings).iterdir()}
+    manifest = json.loads((generation(settings) / MANIFEST).read_text())
+    assert manifest["spec"]["settings"]["model"] == settings.model and manifest["spec"]["dimension"] == 384
+    assert {a["doc_id"] for a in manifest["articles"]} == {p.stem for p in settings.corpus_dir.glob("*.txt")}
     second = reopen(settings, embedder)
-    assert not second.rebuilt
-    assert len(second.index.passages) == len(first.index.passages)
-    assert second.index.passage_vectors.ntotal == len(first.index.passages)
+    assert not second.report.updated and second.report.summary().startswith("loaded the index of 5 articles")
+    assert second.index.passage_count == first.index.passage_count
 
 
-def test_added_changed_and_removed_articles_rebuild_the_index(settings, embedder):
-    reopen(settings, embedder)
+def test_only_added_and_changed_articles_are_embedded_and_removed_ones_are_gone(settings, embedder):
+    counting = CountingEmbedder(embedder)
+    reopen(settings, counting)
+    everything = counting.embedded
+    counting.embedded = 0
+
     article = settings.corpus_dir / "004_e76711d46be13724.txt"
     article.write_text(article.read_text("utf-8") + "\nThe envoy's next visit is planned for Skopje.\n", "utf-8")
-    changed = reopen(settings, embedder)
-    assert changed.rebuilt and "changed: 004_e76711d46be13724" in changed.reason
-
     (settings.corpus_dir / "extra.md").write_text("# Extra\n\nA new bridge opened in Mitrovica in 2031.\n", "utf-8")
-    added = reopen(settings, embedder)
-    assert added.rebuilt and "added: extra" in added.reason
-
     (settings.corpus_dir / "000_c156d69eb00ff29e.txt").unlink()
-    removed = reopen(settings, embedder)
-    assert removed.rebuilt and "removed: 000_c156d69eb00ff29e" in removed.reason
-    assert "000_c156d69eb00ff29e" not in removed.index.titles
+    updated = reopen(settings, counting)
+    report = updated.report
+    assert (report.added, report.changed, report.removed) == (
+        ("extra",),
+        ("004_e76711d46be13724",),
+        ("000_c156d69eb00ff29e",),
+    )
+    assert "added 1 (extra), changed 1 (004_e76711d46be13724), removed 1 (000_c156d69eb00ff29e)" in report.summary()
+    embedded = [updated.index.articles[doc_id] for doc_id in ("extra", "004_e76711d46be13724")]
+    assert counting.embedded == sum(record.sentences + record.passages for record in embedded) < everything / 2
+    assert "000_c156d69eb00ff29e" not in updated.index.articles
+    # No id of the removed article remains in any part of the index.
+    found, _ = updated.index.passage_vectors.search(embedder.encode(["The Balkans Group's office"])[0], 100)
+    assert len(found) == updated.index.passage_count
+    assert all(updated.index.chunks.passages([i])[0].doc_id != "000_c156d69eb00ff29e" for i in found)
+    assert len(list(settings.index_dir.glob("gen-*"))) == 1  # the previous generation is removed
 
 
 def test_a_changed_setting_rebuilds_the_index(settings, embedder):
     reopen(settings, embedder)
-    smaller = replace(settings, passage_tokens=80)
-    opened = open_index(load_corpus(smaller.corpus_dir), smaller, embedder, show_progress=False)
-    assert opened.rebuilt and "passage_tokens changed (160 -> 80)" in opened.reason
+    opened = reopen(replace(settings, passage_tokens=80), embedder)
+    assert "passage_tokens changed (160 -> 80)" in opened.report.rebuilt_because
+
+
+def test_a_rebuild_can_be_requested(settings, embedder):
+    reopen(settings, embedder)
+    assert reopen(settings, embedder, rebuild=True).report.rebuilt_because == "a rebuild was requested"
 
 
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
         (lambda folder: (folder / PASSAGE_VECTORS).write_bytes(b"not a faiss index"), "passages.faiss is corrupt"),
-        (lambda folder: (folder / STORE).unlink(), "store.json is missing"),
+        (lambda folder: (folder / CHUNKS).unlink(), "chunks.json is missing"),
         (lambda folder: (folder / MANIFEST).write_text("{ truncated"), "manifest is corrupt"),
-        (lambda folder: next((folder / "bm25").iterdir()).write_bytes(b"\0"), "is corrupt"),
+        (lambda folder: (folder / LEXICAL).write_bytes(b"\0"), "lexical.npz is corrupt"),
+        (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "index manifest is missing"),
     ],
 )
 def test_a_corrupt_or_incomplete_index_is_rebuilt(settings, embedder, damage, reason):
     reopen(settings, embedder)
-    damage(settings.index_dir)
+    damage(generation(settings))
     opened = reopen(settings, embedder)
-    assert opened.rebuilt and reason in opened.reason
-    assert not reopen(settings, embedder).rebuilt
+    assert reason in opened.report.rebuilt_because
+    assert not reopen(settings, embedder).report.updated
 
 
-def test_a_crash_while_saving_never_leaves_an_index_that_is_used(settings, embedder, monkeypatch):
+def test_a_crash_while_writing_leaves_the_previous_index_in_use(settings, embedder, monkeypatch):
     reopen(settings, embedder)
+    before = generation(settings)
     article = settings.corpus_dir / "003_911e190891696f57.txt"
     article.write_text(article.read_text("utf-8") + "\nRutte will return in 2031.\n", "utf-8")
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(bm25s.BM25, "save", crash)
+    monkeypatch.setattr("askbalkans.stores.embedded.os.replace", crash)
     with pytest.raises(KeyboardInterrupt):
-        reopen(settings, embedder)  # new vectors are in place, the BM25 index and manifest are old
+        reopen(settings, embedder)  # the new generation is written, CURRENT still names the old one
     monkeypatch.undo()
+    assert generation(settings) == before
     opened = reopen(settings, embedder)
-    assert opened.rebuilt
-    assert any("2031" in s.text for s in opened.index.sentences)
+    assert opened.report.changed == ("003_911e190891696f57",)
+    sentences = opened.index.chunks.sentences(
+        chunk_id(opened.index.articles["003_911e190891696f57"].slot, n) for n in range(100)
+    )
+    assert any("2031" in s.text for s in sentences.values())
+    assert [p.name for p in settings.index_dir.iterdir() if p.name.startswith("gen-")] == [generation(settings).name]
 
 
-def test_an_added_article_is_answered_after_the_rebuild(corpus_copy, tmp_path):
+def test_an_added_article_is_answered_after_the_update(corpus_copy, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    Assistant(corpus_dir=corpus_copy, index_dir=index_dir, embedder=embedder)
     (corpus_copy / "bridge.md").write_text(
         "# Ibar bridge\n\nThe Ibar bridge in Mitrovica reopened to cars on 3 March 2031, officials said.\n", "utf-8"
     )
-    assistant = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index", show_progress=False)
+    assistant = Assistant(corpus_dir=corpus_copy, index_dir=index_dir, embedder=embedder)
+    assert assistant.report.added == ("bridge",)
     answer = assistant.ask("When did the Ibar bridge reopen to cars?")
     assert "3 March 2031" in answer.text
     assert answer.citations[0].doc_id == "bridge"

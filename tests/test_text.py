@@ -1,5 +1,5 @@
 from askbalkans.corpus import load_corpus
-from askbalkans.text import find_acronyms, fold, terms, with_acronyms, words
+from askbalkans.text import find_acronyms, fold, inner_name_words, names_in, terms, with_acronyms, words
 from conftest import SEEDS
 
 
@@ -7,6 +7,14 @@ def test_fold_and_words():
     assert fold("Vučić  –  “Lajčák”") == 'vucic - "lajcak"'
     assert words("KFOR’s 4,636 troops") == ["kfor", "4636", "troops"]
     assert terms("Who visited the troops?") == ["visit", "troop"]
+
+
+def test_names_drop_leading_titles_and_pronouns():
+    assert [n for _, n in names_in("NATO Secretary General Mark Rutte visited Pristina. She left.")] == [
+        "Mark Rutte",
+        "Pristina",
+    ]
+    assert inner_name_words("The envoy met Peter Sorensen in Brussels.") == ["Peter", "Sorensen", "Brussels"]
 
 
 def test_acronyms_are_found_from_definitions_and_initials():

@@ -12,6 +12,8 @@ from gradio_client import Client
 from askbalkans import Assistant
 from askbalkans.ui import LOADING, AssistantLoader, build_app, render_answer
 
+pytestmark = pytest.mark.e2e
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -74,13 +76,13 @@ def test_page_is_served_while_the_model_loads(served, seeds_assistant):
     assert "KFOR" in reply
 
 
-def test_article_text_cannot_inject_html(corpus_copy, tmp_path):
+def test_article_text_cannot_inject_html(corpus_copy, tmp_path, embedder):
     (corpus_copy / "evil.txt").write_text(
         "KFOR attack report <script>alert('x')</script>\n\n"
         "The Zubin Potok checkpoint <img src=x onerror=alert(1)> was attacked by <b>forty</b> armed men in 2031.\n",
         "utf-8",
     )
-    assistant = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index", show_progress=False)
+    assistant = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index", embedder=embedder)
     answer = assistant.ask("How many armed men attacked the Zubin Potok checkpoint?")
     assert any(c.doc_id == "evil" for c in answer.citations)
     html_reply = render_answer(answer)

@@ -1,77 +1,143 @@
-"""The assistant: corpus, index, retriever and composer wired together behind `ask`."""
+"""The assistant: corpus, index, retriever and reader wired together behind `ask`.
+
+`Assistant()` builds the defaults from `Settings` (the bundled MiniLM model, the embedded FAISS + BM25
+store, weighted fusion, the extractive composer); any of them can be passed in instead.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
+from typing import Any
 
-from askbalkans.composer import Answer, Composer
+from askbalkans.answer import Answer
+from askbalkans.composer import Composer, Reader
 from askbalkans.config import Settings
-from askbalkans.conversation import Message, resolve_follow_up
+from askbalkans.conversation import resolve_follow_up, turns_of
 from askbalkans.corpus import Corpus, load_corpus
-from askbalkans.embedding import Embedder
-from askbalkans.indexer import open_index
-from askbalkans.retriever import Retriever
+from askbalkans.embedding import Embedder, load_embedder
+from askbalkans.indexer import IndexReport, open_index
+from askbalkans.retriever import Fusion, Retrieval, Retriever, WeightedFusion
+from askbalkans.scoring import Confidence, SentenceScorer
+from askbalkans.stores import Index, Store, open_store
 
 log = logging.getLogger(__name__)
 
 EMPTY_QUESTION = "Please type a question about the articles, for example: How many troops serve in KFOR?"
+MAX_TOP_K = 100
+_LAST_QUESTION = re.compile(r"[^.?!]*\?")
 
 
 class Assistant:
-    """Answers questions over one corpus. Safe to share between threads (the Gradio page does)."""
+    """Answers questions over one corpus. Safe to share between threads (the chat page does)."""
 
     def __init__(
         self,
-        corpus_dir: str | Path | None = None,
-        index_dir: str | Path | None = None,
+        corpus_dir: str | os.PathLike[str] | None = None,
+        index_dir: str | os.PathLike[str] | None = None,
         model: str | None = None,
         settings: Settings | None = None,
+        *,
         corpus: Corpus | None = None,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        fusion: Fusion | None = None,
+        reader: Reader | None = None,
         rebuild: bool = False,
-        show_progress: bool = True,
+        show_progress: bool = False,
     ):
-        """Load the corpus (from `corpus_dir`, or the given `corpus`) and its index, building it if needed.
+        """Load the corpus (from `corpus_dir`, or the given `corpus`) and its index, updating it if needed.
 
         Arguments left as None fall back to `settings`, itself defaulting to `Settings.from_env()`.
         """
-        settings = settings or Settings.from_env()
-        overrides = {"corpus_dir": corpus_dir, "index_dir": index_dir, "model": model}
-        self.settings = replace(settings, **{k: _typed(k, v) for k, v in overrides.items() if v is not None})
-        self.corpus = corpus or load_corpus(self.settings.corpus_dir)
-        self.embedder = Embedder(self.settings.model)
-        opened = open_index(self.corpus, self.settings, self.embedder, rebuild=rebuild, show_progress=show_progress)
-        self.index = opened.index
-        self.status = opened.reason  # what was loaded, or why the index was rebuilt
-        self.retriever = Retriever(self.index, self.embedder, self.settings)
-        self.composer = Composer(self.index, self.settings)
-        log.info("%s", self.status)
+        if settings is not None and not isinstance(settings, Settings):
+            raise TypeError(f"settings must be a Settings, got {type(settings).__name__}")
+        overrides: dict[str, Any] = {"corpus_dir": corpus_dir, "index_dir": index_dir, "model": model}
+        self.settings = replace(
+            settings if settings is not None else Settings.from_env(),
+            **{name: value for name, value in overrides.items() if value is not None},
+        )
+        self.corpus = corpus if corpus is not None else load_corpus(self.settings.corpus_dir)
+        self.embedder = embedder or load_embedder(self.settings.model)
+        self.store = store or open_store(self.settings)
+        opened = open_index(
+            self.corpus, self.store, self.settings, self.embedder, rebuild=rebuild, show_progress=show_progress
+        )
+        self.index: Index = opened.index
+        self.report: IndexReport = opened.report
+        settings = self.settings
+        self.retriever = Retriever(
+            self.index,
+            self.embedder,
+            fusion or WeightedFusion(settings.dense_weight, settings.lexical_weight, settings.sentence_weight),
+            settings.candidate_k,
+        )
+        self.reader: Reader = reader or Composer(
+            self.index,
+            SentenceScorer(self.index, settings.sentence_weights),
+            Confidence(settings.confidence_weights, settings.confidence_bias),
+            abstain_threshold=settings.abstain_threshold,
+            answer_margin=settings.answer_margin,
+            max_answer_sentences=settings.max_answer_sentences,
+            duplicate_similarity=settings.duplicate_similarity,
+        )
+        log.info("%s", self.report.summary())
 
-    def ask(self, question: str, top_k: int | None = None, history: list[Message] | None = None) -> Answer:
-        """Answer `question` from the corpus; `history` is the conversation so far (Gradio's messages format)."""
+    @property
+    def status(self) -> str:
+        """What opening the index did: loaded, updated (what changed) or rebuilt (why)."""
+        return self.report.summary()
+
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[Answer | Mapping[str, Any]] | None = None,
+    ) -> Answer:
+        """Answer `question` from the corpus.
+
+        `top_k`: passages to draw the answer from (default `Settings.top_k`). `history`: the conversation
+        so far, as the `Answer`s given (or chat messages with text content), for follow-up questions.
+        """
+        if not isinstance(question, str):
+            raise TypeError(f"question must be a str, got {type(question).__name__}")
+        top_k = self._checked_top_k(top_k)
+        turns = turns_of(history) if history is not None else []
         question, notices = prepare_question(question, self.settings.max_question_chars)
         if not question:
-            return Answer("", EMPTY_QUESTION, [], [], 0.0, True, notices=notices)
-        standalone = resolve_follow_up(question, history or [])
+            return Answer.abstention("", EMPTY_QUESTION, notices=tuple(notices))
+        standalone = resolve_follow_up(question, turns)
         if standalone != question:
             notices.append(f"Read as: {standalone}")
-        retrieval = self.retriever.retrieve(standalone, top_k)
-        answer = self.composer.compose(retrieval, notices)
-        answer.question = question
-        return answer
+        return self.reader.compose(self.retrieve(standalone, top_k), question, tuple(notices))
 
+    def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
+        """The best `top_k` passages for `question`, as `ask` retrieves them (no follow-up resolution)."""
+        return self.retriever.retrieve(question, self._checked_top_k(top_k))
 
-def _typed(name: str, value):
-    return Path(value) if name.endswith("_dir") else value
+    def _checked_top_k(self, top_k: int | None) -> int:
+        if top_k is None:
+            return self.settings.top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, int):
+            raise TypeError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, got {top_k!r}")
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise ValueError(f"top_k must be from 1 to {MAX_TOP_K}, got {top_k}")
+        return top_k
 
 
 def prepare_question(question: str, max_chars: int) -> tuple[str, list[str]]:
-    """The question cleaned of control and invisible characters, cut to `max_chars`; plus notices."""
+    """The question cleaned of control and invisible characters, cut to `max_chars`; plus notices.
+
+    An over-long question keeps its last sentence ending in "?" when that fits, else its last `max_chars`
+    characters: the question itself usually comes last, after the context a user pastes.
+    """
     notices: list[str] = []
-    text = unicodedata.normalize("NFC", str(question or ""))
+    text = unicodedata.normalize("NFC", question)
     text = "".join(
         " " if ch.isspace() else ch
         for ch in text
@@ -83,13 +149,24 @@ def prepare_question(question: str, max_chars: int) -> tuple[str, list[str]]:
             notices.append("The question has no letters or digits.")
         return "", notices
     if len(text) > max_chars:
-        cut = text[:max_chars]
-        cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
+        asked = [m.group().strip() for m in _LAST_QUESTION.finditer(text)]
+        if asked and asked[-1] and len(asked[-1]) <= max_chars:
+            kept = asked[-1]
+        else:  # the end, from a word boundary
+            kept = text[-max_chars:]
+            if text[-max_chars - 1] != " ":
+                kept = kept.partition(" ")[2] or kept
+        dropped = len(text) - len(kept)
         notices.append(
-            f"Your question was {len(text)} characters long; only the first {len(cut)} were used (limit {max_chars})."
+            f"Your question was {len(text)} characters long (limit {max_chars}): only “{_shorten(kept)}” was "
+            f"used, and the other {dropped} characters were left out."
         )
-        text = cut
+        text = kept
     return text, notices
+
+
+def _shorten(text: str, chars: int = 80) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rsplit(" ", 1)[0] + "…"
 
 
 _default: Assistant | None = None
@@ -105,6 +182,6 @@ def default_assistant() -> Assistant:
         return _default
 
 
-def ask(question: str, top_k: int | None = None, history: list[Message] | None = None) -> Answer:
+def ask(question: str, top_k: int | None = None, history: Sequence[Answer | Mapping[str, Any]] | None = None) -> Answer:
     """Answer `question` over the default corpus. See `Assistant.ask`."""
     return default_assistant().ask(question, top_k=top_k, history=history)

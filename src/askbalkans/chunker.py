@@ -12,6 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from askbalkans.corpus import Article
+from askbalkans.lexicon import (
+    ABBREVIATIONS,
+    ABBREVIATIONS_BEFORE_NAME,
+    ABBREVIATIONS_BEFORE_NUMBER,
+    LEANING_START,
+    SENTENCE_STARTERS,
+)
 
 TokenCounter = Callable[[str], int]
 
@@ -19,6 +26,7 @@ TokenCounter = Callable[[str], int]
 @dataclass(frozen=True)
 class Sentence:
     doc_id: str
+    number: int  # position in the article, from 0
     start: int  # character span in the article's text
     end: int
     text: str  # == article.text[start:end]
@@ -28,16 +36,19 @@ class Sentence:
 @dataclass(frozen=True)
 class Passage:
     doc_id: str
-    title: str
-    first_sentence: int  # sentences[first_sentence:end_sentence] of the chunked corpus
+    number: int  # position in the article, from 0
+    first_sentence: int  # the article's sentences[first_sentence:end_sentence]
     end_sentence: int
     text: str  # the sentences joined by spaces
 
 
 @dataclass(frozen=True)
-class Chunks:
-    sentences: list[Sentence]
-    passages: list[Passage]
+class ArticleChunks:
+    """One article cut into sentences and passages."""
+
+    doc_id: str
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...]
 
 
 @dataclass(frozen=True)
@@ -65,23 +76,6 @@ def count_tokens(text: str) -> int:
     return len(_tiktoken_encoding().encode(text, disallowed_special=()))
 
 
-# Words that end in a period without ending the sentence: titles and the like ...
-ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt gen col lt sgt capt cmdr adm maj gov sen rep rev hon pres amb fr supt
-    insp det cpl pvt dept univ assn approx vs cf ca ob""".split()
-)
-# ... words abbreviated before a number ("Sept. 19", "No. 7") ...
-ABBREVIATIONS_BEFORE_NUMBER = frozenset(
-    """jan feb mar apr jun jul aug sep sept oct nov dec no nos nr vol vols pp art arts sec ch para fig figs
-    op""".split()
-)
-# ... and words that end a sentence only before a typical sentence start, like initialisms:
-# "... in the U.S. The ..." splits, "U.S. Army" and "John F. Kennedy" do not.
-ABBREVIATIONS_BEFORE_NAME = frozenset("inc ltd co corp bros etc al".split())
-_STARTERS = frozenset(
-    """the a an this that these those it its he she his her they their we i in on at for but and however
-    after before when while during since as if there here some many most one two""".split()
-)
 # Candidate boundary: terminal punctuation, closing quotes or brackets, then whitespace.
 _BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+\S)""")
 _WORD_BEFORE = re.compile(r"([\w.'’-]+)[.!?…]*$")
@@ -105,7 +99,7 @@ def _ends_sentence(text: str, boundary: re.Match, end: int) -> bool:
     if lowered in ABBREVIATIONS_BEFORE_NUMBER:
         return not next_word[:1].isdigit()
     if lowered in ABBREVIATIONS_BEFORE_NAME or _INITIALISM.match(word):
-        return next_word.lower() in _STARTERS
+        return next_word.lower() in SENTENCE_STARTERS
     return True
 
 
@@ -178,18 +172,9 @@ def split_long(text: str, start: int, end: int, budget: TokenBudget) -> list[tup
     return pieces
 
 
-# Openings that make a sentence lean on the one before it.
-_LEANING_START = re.compile(
-    r"""^["“‘']?(he|she|it|they|his|her|its|their|him|them|this|these|that|those|such|there|the\ latter|
-    the\ former|also|however|but|yet|meanwhile|moreover|furthermore|besides|instead|then|thus|therefore|
-    according\ to\ (him|her|them))\b""",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
 def leans_on(text: str, previous: str) -> bool:
     """Whether a sentence needs the one before it: it opens with a pronoun or link word, or follows a label."""
-    return bool(_LEANING_START.match(text)) or previous.endswith(":")
+    return bool(LEANING_START.match(text)) or previous.endswith(":")
 
 
 def article_sentences(article: Article, budget: TokenBudget) -> list[Sentence]:
@@ -200,21 +185,19 @@ def article_sentences(article: Article, budget: TokenBudget) -> list[Sentence]:
                 text = article.text[piece_start:piece_end]
                 # The pieces of an over-long sentence after the first lean on the piece before.
                 leaning = bool(sentences) and (number > 0 or leans_on(text, sentences[-1].text))
-                sentences.append(Sentence(article.doc_id, piece_start, piece_end, text, leaning))
+                sentences.append(Sentence(article.doc_id, len(sentences), piece_start, piece_end, text, leaning))
     return sentences
 
 
-def pack_passages(article: Article, sentences: list[Sentence], offset: int, budget: TokenBudget) -> list[Passage]:
-    """Group consecutive sentences (numbered from `offset`) into passages within the budget."""
-    passages = []
+def pack_passages(sentences: list[Sentence], budget: TokenBudget) -> list[Passage]:
+    """Group an article's consecutive sentences into passages within the budget."""
+    passages: list[Passage] = []
     first = 0
     while first < len(sentences):
         end = first + 1
         while end < len(sentences) and _fits(_join(sentences[first : end + 1]), budget):
             end += 1
-        passages.append(
-            Passage(article.doc_id, article.title, offset + first, offset + end, _join(sentences[first:end]))
-        )
+        passages.append(Passage(sentences[first].doc_id, len(passages), first, end, _join(sentences[first:end])))
         if end == len(sentences):
             break
         # The next passage repeats trailing sentences worth at most `overlap_tokens`, and always moves on.
@@ -229,11 +212,6 @@ def _join(sentences: Iterable[Sentence]) -> str:
     return " ".join(sentence.text for sentence in sentences)
 
 
-def chunk_corpus(articles: Iterable[Article], budget: TokenBudget) -> Chunks:
-    sentences: list[Sentence] = []
-    passages: list[Passage] = []
-    for article in articles:
-        own = article_sentences(article, budget)
-        passages.extend(pack_passages(article, own, len(sentences), budget))
-        sentences.extend(own)
-    return Chunks(sentences, passages)
+def chunk_article(article: Article, budget: TokenBudget) -> ArticleChunks:
+    sentences = article_sentences(article, budget)
+    return ArticleChunks(article.doc_id, tuple(sentences), tuple(pack_passages(sentences, budget)))

@@ -7,9 +7,13 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from askbalkans import eval as evaluation
-from askbalkans.composer import Answer
+from askbalkans.errors import AskBalkansError
+
+if TYPE_CHECKING:
+    from askbalkans.answer import Answer
+    from askbalkans.assistant import Assistant
 
 
 def format_answer(answer: Answer) -> str:
@@ -25,8 +29,8 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _assistant(args: argparse.Namespace, rebuild: bool = False):
-    from askbalkans.assistant import Assistant
+def _assistant(args: argparse.Namespace, rebuild: bool = False) -> Assistant:
+    from askbalkans.assistant import Assistant  # imports the model and index libraries: only when needed
 
     return Assistant(corpus_dir=args.corpus, index_dir=args.index, model=args.model, rebuild=rebuild)
 
@@ -44,7 +48,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     assistant = _assistant(args, rebuild=args.rebuild)
     for skipped in assistant.corpus.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}")
-    print(f"{assistant.status}: {len(assistant.index.sentences)} sentences, in {assistant.settings.index_dir}")
+    print(f"{assistant.status}; {assistant.index.sentence_count} sentences, in {assistant.store.description}")
     return 0
 
 
@@ -55,7 +59,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from askbalkans.evaluation.cli import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from askbalkans.evaluation.cli import add_arguments as add_eval_arguments
+
     parser = argparse.ArgumentParser(prog="askbalkans", description="Cited, extractive answers from a news corpus.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, help="passages to draw the answer from (default 5)")
     ask.set_defaults(run=cmd_ask)
 
-    index = commands.add_parser("index", parents=[corpus_options], help="build the index if it is missing or stale")
-    index.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
+    index = commands.add_parser(
+        "index", parents=[corpus_options], help="bring the index up to date: add, re-embed or drop changed articles"
+    )
+    index.add_argument("--rebuild", action="store_true", help="rebuild everything even if the index is up to date")
     index.set_defaults(run=cmd_index)
 
     serve = commands.add_parser("serve", parents=[corpus_options], help="serve the chat page")
@@ -83,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
 
     evaluate = commands.add_parser("eval", help="evaluate on gold questions or a SQuAD file")
-    evaluation.add_arguments(evaluate)
-    evaluate.set_defaults(run=evaluation.run)
+    add_eval_arguments(evaluate)
+    evaluate.set_defaults(run=cmd_eval)
     return parser
 
 
@@ -93,11 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    # bm25s sets its own logger to DEBUG; keep its progress chatter out of normal runs.
-    logging.getLogger("bm25s").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
-        return args.run(args)
-    except (FileNotFoundError, ValueError) as error:
+        return int(args.run(args))
+    except AskBalkansError as error:  # the user's to fix; anything else is a bug and keeps its traceback
         print(f"askbalkans: {error}", file=sys.stderr)
         return 2
 

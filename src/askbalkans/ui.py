@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 import gradio as gr
 
+from askbalkans.answer import Answer, Citation
 from askbalkans.assistant import Assistant
-from askbalkans.composer import Answer, Citation
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +63,20 @@ class AssistantLoader:
 
     def get(self) -> Assistant:
         self._ready.wait()
-        if self._error is not None:
+        if self._assistant is None:
             raise RuntimeError(f"the assistant could not start: {self._error}") from self._error
         return self._assistant
 
     def status(self) -> str:
         if not self.ready:
             return LOADING
-        if self._error is not None:
-            return f"The assistant could not start: {html.escape(str(self._error))}"
         assistant = self._assistant
+        if assistant is None:
+            return f"The assistant could not start: {html.escape(str(self._error))}"
         skipped = "".join(
             f" Skipped {html.escape(s.path.name)}: {html.escape(s.reason)}." for s in assistant.corpus.skipped
         )
-        return (
-            f"Ready: {len(assistant.index.titles)} articles, {len(assistant.index.passages)} passages "
-            f"({html.escape(assistant.status)}).{skipped}"
-        )
+        return f"Ready: {html.escape(assistant.status)}.{skipped}"
 
 
 def render_answer(answer: Answer) -> str:
@@ -117,15 +114,17 @@ def _render_citation(citation: Citation) -> str:
 
 
 def build_app(loader: AssistantLoader) -> gr.Blocks:
-    def chat(message: str, history: list[dict]) -> Iterator[str]:
+    def chat(message: str, history: list[dict], answers: list[Answer]) -> Iterator[tuple[str, list[Answer]]]:
+        # The session's own Answers carry the conversation: the rendered replies are never parsed.
         if not loader.ready:
-            yield LOADING
+            yield LOADING, answers
         try:
             assistant = loader.get()
         except RuntimeError as error:
-            yield html.escape(str(error))
+            yield html.escape(str(error)), answers
             return
-        yield render_answer(assistant.ask(message, history=history))
+        answer = assistant.ask(message, history=answers)
+        yield render_answer(answer), [*answers, answer]
 
     def answer(question: str) -> dict:
         """The whole answer to `question` as JSON (text, citations, confidence, abstained, ...)."""
@@ -138,10 +137,13 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
         )
         status = gr.Markdown(loader.status())
         chatbot = gr.Chatbot(height=520, latex_delimiters=[], label="AskBalkans", buttons=["copy"])
+        answers = gr.State([])
         gr.ChatInterface(
             chat,
             chatbot=chatbot,
-            examples=EXAMPLES,
+            additional_inputs=[answers],
+            additional_outputs=[answers],
+            examples=[[example] for example in EXAMPLES],
             api_name="ask",
             api_description="Answer a question, with the session's conversation as context; returns the reply as HTML.",
             concurrency_limit=CONCURRENCY,

@@ -1,0 +1,85 @@
+"""Fitting the composer's weights: the sentence weights, the confidence model and the abstention threshold.
+
+`eval/fit_weights.py` runs these on SQuAD and the dev questions and writes `weights.json`; see
+eval/README.md ("How the weights were chosen").
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from askbalkans.assistant import Assistant
+from askbalkans.evaluation.datasets import GoldQuestion
+from askbalkans.question import analyse
+from askbalkans.scoring import EVIDENCE, SentenceScorer
+
+HELD_OUT_SHARE = 4  # one paragraph in four
+
+
+def held_out(doc_id: str) -> bool:
+    """Whether a SQuAD paragraph is left out of the calibration index (a fixed quarter, by hash of its id)."""
+    return int(hashlib.sha256(doc_id.encode()).hexdigest(), 16) % HELD_OUT_SHARE == 0
+
+
+class CandidateEvidence:
+    """The evidence for each candidate sentence of a question, as the assistant's composer sees it."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self.scorer = SentenceScorer(assistant.index, assistant.settings.sentence_weights)
+
+    def __call__(self, question: str) -> tuple[np.ndarray, list[str]]:
+        """Evidence matrix (one row per candidate sentence, columns EVIDENCE) and the sentences' texts."""
+        retrieval = self.assistant.retrieve(question)
+        ranked = self.scorer.score(retrieval, analyse(question))
+        sentences = self.assistant.index.chunks.sentences(s.sentence_id for s in ranked)
+        matrix = np.array([s.evidence.vector() for s in ranked]).reshape(len(ranked), len(EVIDENCE))
+        return matrix, [sentences[s.sentence_id].text for s in ranked]
+
+    def best(self, questions: list[GoldQuestion], weights: np.ndarray) -> np.ndarray:
+        """The evidence row of each question's best sentence under `weights`."""
+        rows = []
+        for question in questions:
+            matrix, _ = self(question.question)
+            rows.append(matrix[np.argmax(matrix @ weights)] if len(matrix) else np.zeros(len(EVIDENCE)))
+        return np.array(rows)
+
+
+def fit_conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-3, steps: int = 25) -> np.ndarray:
+    """Weights maximising the mean log-likelihood of the target distribution over each group's rows (a
+    group: candidate evidence rows and a target distribution over them), minus l2 * |weights|^2. Newton's
+    method; the objective is concave."""
+    weights = np.zeros(groups[0][0].shape[1])
+    for _ in range(steps):
+        gradient = -2 * l2 * weights
+        hessian = -2 * l2 * np.eye(len(weights))
+        for matrix, target in groups:
+            scores = matrix @ weights
+            p = np.exp(scores - scores.max())
+            p /= p.sum()
+            mean = matrix.T @ p
+            gradient += (matrix.T @ target - mean) / len(groups)
+            hessian -= ((matrix * p[:, None]).T @ matrix - np.outer(mean, mean)) / len(groups)
+        weights -= np.linalg.solve(hessian, gradient)
+    return weights
+
+
+def fit_logistic(matrix: np.ndarray, labels: np.ndarray, l2: float = 1e-2, steps: int = 30) -> np.ndarray:
+    """Bias and weights of an L2-regularised logistic regression of `labels` on `matrix` (Newton's method)."""
+    x = np.column_stack([np.ones(len(matrix)), matrix])
+    weights = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-x @ weights))
+        gradient = x.T @ (p - labels) + l2 * weights
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(weights))
+        weights -= np.linalg.solve(hessian, gradient)
+    return weights
+
+
+def threshold_for(confidences: np.ndarray, answerable_abstained: float) -> float:
+    """The highest threshold (in hundredths) below which at most `answerable_abstained` of the
+    confidences of answerable questions fall."""
+    ordered = np.sort(confidences)
+    return float(np.floor(ordered[int(answerable_abstained * len(ordered))] * 100) / 100)

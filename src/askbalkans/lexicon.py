@@ -1,0 +1,124 @@
+"""What AskBalkans knows about English words, in one place: word lists and the patterns built from them.
+
+Every stage that needs a list of words (stopwords, abbreviations, question cues, pronouns, page chrome)
+takes it from here, so a word is added once and every stage sees it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bm25s.stopwords import STOPWORDS_EN
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# --- matching ------------------------------------------------------------------------------------
+
+# Question words carry no content for matching; the question's answer type is read from the raw question.
+QUESTION_WORDS = _words(
+    "who whom whose what which when where why how many much did does do was were is are has have had"
+)
+STOPWORDS = frozenset(STOPWORDS_EN) | QUESTION_WORDS
+
+# --- sentences -----------------------------------------------------------------------------------
+
+# Words that end in a period without ending the sentence: titles and the like ...
+ABBREVIATIONS = _words(
+    """mr mrs ms dr prof sr jr st mt gen col lt sgt capt cmdr adm maj gov sen rep rev hon pres amb fr supt
+    insp det cpl pvt dept univ assn approx vs cf ca ob"""
+)
+# ... words abbreviated before a number ("Sept. 19", "No. 7") ...
+ABBREVIATIONS_BEFORE_NUMBER = _words(
+    """jan feb mar apr jun jul aug sep sept oct nov dec no nos nr vol vols pp art arts sec ch para fig figs
+    op"""
+)
+# ... and words that end a sentence only before a typical sentence start, like initialisms:
+# "... in the U.S. The ..." splits, "U.S. Army" and "John F. Kennedy" do not.
+ABBREVIATIONS_BEFORE_NAME = _words("inc ltd co corp bros etc al")
+SENTENCE_STARTERS = _words(
+    """the a an this that these those it its he she his her they their we i in on at for but and however
+    after before when while during since as if there here some many most one two"""
+)
+# Openings that make a sentence lean on the one before it ("He also visited Belgrade.").
+LEANING_START = re.compile(
+    r"""^["“‘']?(he|she|it|they|his|her|its|their|him|them|this|these|that|those|such|there|the\ latter|
+    the\ former|also|however|but|yet|meanwhile|moreover|furthermore|besides|instead|then|thus|therefore|
+    according\ to\ (him|her|them))\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# --- page chrome ---------------------------------------------------------------------------------
+
+# Whole lines of page chrome: navigation, widgets and counters that state no fact.
+CHROME_LINE = re.compile(
+    r"""(?ix)^(
+        load\ more | read\ more | show\ more | leave\ a\ (comment|reply) | you\ may\ also\ like
+      | related\ (posts?|articles?|stories) | share(\ this)?(\ (post|article|story))?:? | connect\ with\ us:?
+      | follow\ us(\ on\ \w+)?:? | subscribe(\ to\ our\ newsletter)? | advertisement | print | tweet
+      | skip\ to\ (main\ )?content | (previous|next)\ (post|article|story) | back\ to\ top
+      | \d+ | (\d+|no)\ comments? | comments?
+    )$"""
+)
+# "4 Min Read", "RKS NEWS 4 Min Read": reading-time bylines, only on short lines.
+READING_TIME = re.compile(r"(?i)\b\d+\s*min(ute)?s?\s+read\b")
+COOKIE_NOTICE = re.compile(r"(?i)\b(uses? cookies|cookie (policy|settings|preferences)|accept (all )?cookies)\b")
+
+# --- what a question asks for --------------------------------------------------------------------
+
+# Answer types and the question phrases that ask for them, in order of precedence.
+ANSWER_TYPE_CUES = (
+    ("number", r"how (many|much|long|old|far|large|big|high|often)|what (number|percentage|share|amount|proportion)"),
+    ("date", r"when|(what|which) (year|date|day|month|century|decade|time|period)"),
+    ("person", r"who(m|se)?|(what|which) (person|people|man|woman|official|leader|minister|president|envoy)"),
+    (
+        "place",
+        r"where|(what|which) (city|cities|country|countries|place|town|region|capital|street|venue|province|"
+        r"district|municipality|village|location|address|building|state|island|river)",
+    ),
+    (
+        "name",
+        r"(what|which) (organi[sz]ation|company|group|party|agency|body|institution|outlet|newspaper|team|"
+        r"alliance|mission|initiative|project|platform|force|nations?)|name of",
+    ),
+)
+# A bare "who", "when" or "where" after one of these starts the question's own clause ("Apart from X,
+# who ...", "Approximately when ..."); after a noun it starts a relative clause ("officials who briefed").
+BARE_CUE = re.compile(r"who(m|se)?|when|where")
+CLAUSE_OPENERS = _words(
+    """in on at by for with from to of and but or since until during about after before than so then
+    approximately roughly exactly apart"""
+)
+# "How many troops ...": the counted noun follows.
+COUNTED_NOUN = re.compile(r"\bhow (?:many|much) ([a-z]+)")
+
+MONTHS = _words("january february march april may june july august september october november december")
+NUMBER_WORDS = _words(
+    """one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred
+    thousand million billion dozen dozens hundreds thousands millions half"""
+)
+DATE_WORDS = MONTHS | _words("century centuries decade decades ago")
+ORDINAL_DAY = re.compile(r"\d{1,2}(st|nd|rd|th)")
+YEAR = re.compile(r"(19|20)\d\d")
+
+# --- names and follow-ups ------------------------------------------------------------------------
+
+# Words that head a run of capitalised words without being part of a name ("NATO Secretary General
+# Mark Rutte", "She").
+NOT_NAMES = _words(
+    """the a an nato eu un us u.s. european union secretary general deputy president prime minister foreign
+    ambassador baroness special representative envoy chief mayor director executive former new then high
+    mr mrs ms dr sir lord lady king queen according during in on at after before since while when what
+    who which where how why did does do is was were he she it they his her its their this that these those
+    there we i you"""
+)
+PERSON_PRONOUN = re.compile(r"\b(he|she|him|his|her|hers|they|them|their)\b", re.IGNORECASE)
+THING_PRONOUN = re.compile(r"\b(it|its)\b", re.IGNORECASE)
+PLACE_PRONOUN = re.compile(r"\bthere\b(?!\s+(is|are|was|were|has|have|had)\b)", re.IGNORECASE)
+POSSESSIVE_PRONOUNS = _words("his its their hers")
+# "And Serbia?", "What about Serbia?": the previous question, about something else.
+ELLIPTIC_START = re.compile(r"^(and|what about|how about)\b\s*", re.IGNORECASE)
+# A name after one of these is a place ("in Brussels").
+PLACE_BEFORE = re.compile(r"\b(in|at|to|from|near|into)\s+(the\s+)?$", re.IGNORECASE)

@@ -1,0 +1,42 @@
+"""Our BM25 against the reference implementation, bm25s, on the seeds' passages."""
+
+import bm25s
+import numpy as np
+import pytest
+
+from askbalkans.bm25 import Postings, idf_lucene, tf_lucene
+from askbalkans.chunker import TokenBudget, chunk_article, count_tokens
+from askbalkans.corpus import load_corpus
+from askbalkans.text import terms
+from conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[list[str]]:
+    budget = TokenBudget(160, 40, 10_000, count_tokens)
+    return [terms(p.text) for a in load_corpus(SEEDS).articles for p in chunk_article(a, budget).passages]
+
+
+@pytest.mark.parametrize(
+    "query", ["kfor troop", "sorensen visit pristina belgrad", "dialogu dialogu kosovo serbia", "unknownword"]
+)
+def test_scores_match_bm25s_lucene(documents, query):
+    reference = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    reference.index(documents, show_progress=False)
+    known = [term for term in query.split() if term in reference.vocab_dict]
+    expected = reference.get_scores(known) if known else np.zeros(len(documents))
+    np.testing.assert_allclose(Postings.build(documents).scores(query.split()), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_formula_pieces():
+    # A term in every document still weighs a little; a rare one weighs more.
+    assert idf_lucene(np.array([10.0]), 10)[0] == pytest.approx(np.log(1 + 0.5 / 10.5))
+    assert idf_lucene(np.array([1.0]), 10)[0] > idf_lucene(np.array([5.0]), 10)[0]
+    # Term frequency saturates, and a document of average length is not normalised.
+    assert tf_lucene(np.array([1.0]), np.array([7.0]), 7.0, 1.5, 0.75)[0] == pytest.approx(1 / 2.5)
+    assert tf_lucene(np.array([100.0]), np.array([7.0]), 7.0, 1.5, 0.75)[0] < 1
+
+
+def test_an_empty_collection_and_empty_documents_score_zero():
+    assert Postings.build([]).scores(["kfor"]).shape == (0,)
+    assert Postings.build([[], ["kfor"]]).scores(["kfor"])[0] == 0
