@@ -1,18 +1,22 @@
 """Fit the sentence weights, the confidence calibration and the abstention threshold; print them, and with
 `--write` store them in src/askbalkans/weights.json, where the settings read them.
 
-    .venv/bin/python eval/fit_weights.py ../shared/benchmarks/squad-dev-v1.1.json --dev eval/dev.jsonl [--write]
+    .venv/bin/python eval/fit_weights.py ../shared/benchmarks/squad-dev-v1.1.json [--write]
 
-1. Sentence weights: a conditional logit over the candidate sentences of each SQuAD question (the
-   sentences of its top_k retrieved passages), the target spread over the sentences that hold a gold
-   answer. Fitted on the questions of even-numbered articles; the lead hit is reported on the others.
-2. Calibration: an index over all SQuAD paragraphs but a held-out quarter (chosen by hash of the
-   paragraph id). Questions on held-out paragraphs are unanswerable by construction, and hard: their
-   article's other paragraphs are still there. A logistic regression of "answerable" on the evidence for
-   the best sentence, fitted on even-numbered articles.
-3. Threshold: SQuAD's questions were written with the paragraph in view and share far more words with it
-   than a user's question does, so the threshold is chosen on questions over the seeds: those of `--dev`
-   (gold format, kept apart from eval/gold.jsonl), abstaining on at most 5% of its answerable questions.
+Two kinds of question are fitted on, each set given the same total weight:
+- SQuAD v1.1 dev, its questions written with the paragraph in view (they reuse its words). Fitted on
+  the questions of even-numbered articles; figures are reported on the others.
+- Questions over the seeds, phrased as a reader would: the tuning halves of eval/own-words.jsonl
+  (answerable, in other words than the articles') and eval/near-miss.jsonl (about the articles' people
+  and events, asking for a fact none of them gives), and eval/dev.jsonl. The test halves are never read.
+
+1. Sentence weights: a conditional logit over the candidate sentences of each answerable question (those
+   of its top_k retrieved passages), the target spread over the sentences that hold a gold answer.
+2. Confidence: a logistic regression of "the corpus answers the question" on the evidence for the best
+   sentence. SQuAD's unanswerable questions are those on a held-out quarter of the paragraphs, asked of an
+   index without them (hard: the rest of their article is still there); the seeds' are near-miss and the
+   unanswerable questions of dev.jsonl.
+3. Threshold: the highest that abstains on at most 5% of the seeds' answerable tuning questions.
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from askbalkans.assistant import Assistant
-from askbalkans.config import WEIGHTS_FILE, Settings, load_fitted_weights
+from askbalkans.config import PROJECT_ROOT, WEIGHTS_FILE, Settings, load_fitted_weights
 from askbalkans.corpus import Corpus
 from askbalkans.embedding import SentenceTransformerEmbedder
 from askbalkans.evaluation.cli import DEFAULT_CACHE
-from askbalkans.evaluation.datasets import load_gold, load_squad
+from askbalkans.evaluation.datasets import GoldQuestion, load_gold, load_squad
 from askbalkans.evaluation.fitting import (
     CandidateEvidence,
+    balanced,
     fit_conditional_logit,
     fit_logistic,
     held_out,
@@ -46,28 +51,37 @@ from askbalkans.scoring import EVIDENCE
 ANSWERABLE_ABSTAINED = 0.05
 
 
-def main(squad: Path, dev: Path, write: bool) -> None:
+TUNING = [("eval/own-words.jsonl", "tune"), ("eval/near-miss.jsonl", "tune"), ("eval/dev.jsonl", None)]
+
+
+def main(squad: Path, write: bool) -> None:
     settings = Settings()
     embedder = SentenceTransformerEmbedder(settings.model)
     assistant, questions = squad_assistant(squad, settings, DEFAULT_CACHE, embedder)
     articles = sorted({q.doc_ids[0].split("#")[0] for q in questions})
     training_articles = {title for number, title in enumerate(articles) if number % 2 == 0}
     training = np.array([q.doc_ids[0].split("#")[0] in training_articles for q in questions])
+    with tempfile.TemporaryDirectory() as index_dir:
+        seeds = Assistant(settings=settings, index_dir=index_dir, embedder=embedder)
+        seed_questions = [q for path, split in TUNING for q in load_gold(PROJECT_ROOT / path, split)]
+        seed_evidence = CandidateEvidence(seeds)
+        seed_groups = [labelled(seed_evidence, q) for q in seed_questions]
 
     evidence = CandidateEvidence(assistant)
-    groups = []
-    for question in questions:
-        matrix, texts = evidence(question.question)
-        groups.append((matrix, np.array([contains_answer(text, question.answers) for text in texts], dtype=float)))
+    squad_groups = [labelled(evidence, q) for q in questions]
+    fitting = [g for g, t in zip(squad_groups, training, strict=True) if t and g[1].any()]
+    seed_fitting = [g for g in seed_groups if g[1].any()]
+    squad_weight, seed_weight = balanced(len(fitting), len(seed_fitting))
     fitted = fit_conditional_logit(
-        [(m, y / y.sum()) for (m, y), t in zip(groups, training, strict=True) if t and y.any()]
+        [(m, y / y.sum()) for m, y in fitting + seed_fitting], np.concatenate([squad_weight, seed_weight])
     )
     sentence_weights = dict(zip(EVIDENCE, np.round(fitted, 2).tolist(), strict=True))
-    leads = np.array([bool(y[np.argmax(m @ fitted)]) if len(m) else False for m, y in groups])
+    leads = np.array([bool(y[np.argmax(m @ fitted)]) if len(m) else False for m, y in squad_groups])
+    seed_leads = [bool(y[np.argmax(m @ fitted)]) for m, y in seed_groups if len(m) and y.any()]
     print(f"sentence_weights = {sentence_weights}")
     print(
-        f"  lead hit of the best sentence: {leads[training].mean():.3f} on training articles, "
-        f"{leads[~training].mean():.3f} on the others"
+        f"  the best sentence holds the answer: SQuAD {leads[training].mean():.3f} on fitted articles, "
+        f"{leads[~training].mean():.3f} on the others; seeds tuning questions {np.mean(seed_leads):.3f}"
     )
 
     corpus, _ = load_squad(squad)
@@ -78,7 +92,14 @@ def main(squad: Path, dev: Path, write: bool) -> None:
     )
     best = CandidateEvidence(partial).best(questions, fitted)
     answerable = np.array([not held_out(q.doc_ids[0]) for q in questions])
-    coefficients = fit_logistic(best[training], answerable[training].astype(float))
+    seed_best = np.array([m[np.argmax(m @ fitted)] for m, _ in seed_groups])
+    seed_answerable = np.array([q.answerable for q in seed_questions])
+    squad_weight, seed_weight = balanced(int(training.sum()), len(seed_questions))
+    coefficients = fit_logistic(
+        np.vstack([best[training], seed_best]),
+        np.concatenate([answerable[training], seed_answerable]).astype(float),
+        np.concatenate([squad_weight, seed_weight]) * (int(training.sum()) + len(seed_questions)),
+    )
     confidence_weights = dict(zip(EVIDENCE, np.round(coefficients[1:], 2).tolist(), strict=True))
     confidence_bias = round(float(coefficients[0]), 2)
     print(f"confidence_weights = {confidence_weights}")
@@ -87,16 +108,12 @@ def main(squad: Path, dev: Path, write: bool) -> None:
     def confidence(matrix: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-(coefficients[0] + matrix @ coefficients[1:])))
 
-    dev_questions = load_gold(dev)
-    with tempfile.TemporaryDirectory() as index_dir:
-        seeds = Assistant(settings=fitted_settings, index_dir=index_dir, embedder=embedder)
-        dev_confidence = confidence(CandidateEvidence(seeds).best(dev_questions, fitted))
-    dev_answerable = np.array([q.answerable for q in dev_questions])
-    threshold = threshold_for(dev_confidence[dev_answerable], ANSWERABLE_ABSTAINED)
+    seed_confidence = confidence(seed_best)
+    threshold = threshold_for(seed_confidence[seed_answerable], ANSWERABLE_ABSTAINED)
     print(f"abstain_threshold = {threshold:.2f}")
     print(
-        f"  {dev}: answerable abstained {np.mean(dev_confidence[dev_answerable] < threshold):.3f}, "
-        f"unanswerable abstained {np.mean(dev_confidence[~dev_answerable] < threshold):.3f}"
+        f"  seeds tuning questions: answerable abstained {np.mean(seed_confidence[seed_answerable] < threshold):.3f}, "
+        f"unanswerable abstained {np.mean(seed_confidence[~seed_answerable] < threshold):.3f}"
     )
     abstains, test = confidence(best) < threshold, ~training
     print(
@@ -116,10 +133,15 @@ def main(squad: Path, dev: Path, write: bool) -> None:
         print(f"wrote {target}")
 
 
+def labelled(evidence: CandidateEvidence, question: GoldQuestion) -> tuple[np.ndarray, np.ndarray]:
+    """The evidence for each candidate sentence of `question`, and which of them hold a gold answer."""
+    matrix, texts = evidence(question.question)
+    return matrix, np.array([contains_answer(text, question.answers) for text in texts], dtype=float)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("squad", type=Path, help="a SQuAD-format JSON file")
-    parser.add_argument("--dev", type=Path, required=True, help="questions over the seeds, to choose the threshold on")
     parser.add_argument("--write", action="store_true", help="store the fitted values in weights.json")
     arguments = parser.parse_args()
-    main(arguments.squad, arguments.dev, arguments.write)
+    main(arguments.squad, arguments.write)

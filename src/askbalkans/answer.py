@@ -26,6 +26,7 @@ class Quote:
     text: str  # verbatim sentence
     markers: tuple[int, ...]  # its citations: several when articles repeat the sentence
     context: bool = False  # quoted because the next sentence leans on it ("He also ...")
+    answer_span: tuple[int, int] | None = None  # the name, number or date asked for: text[start:end]
 
 
 @dataclass(frozen=True)

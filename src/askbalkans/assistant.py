@@ -20,11 +20,13 @@ from askbalkans.composer import Composer, Reader
 from askbalkans.config import Settings
 from askbalkans.conversation import resolve_follow_up, turns_of
 from askbalkans.corpus import Corpus, load_corpus
-from askbalkans.embedding import Embedder, load_embedder
+from askbalkans.embedding import Embedder, WordSimilarity, load_embedder
 from askbalkans.indexer import IndexReport, open_index
+from askbalkans.question import AnswerFinder
 from askbalkans.retriever import Fusion, Retrieval, Retriever, WeightedFusion
 from askbalkans.scoring import Confidence, SentenceScorer
 from askbalkans.stores import Index, Store, open_store
+from askbalkans.tagging import Tagger, load_tagger
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class Assistant:
         embedder: Embedder | None = None,
         store: Store | None = None,
         fusion: Fusion | None = None,
+        tagger: Tagger | None = None,
         reader: Reader | None = None,
         rebuild: bool = False,
         show_progress: bool = False,
@@ -65,8 +68,15 @@ class Assistant:
         self.corpus = corpus if corpus is not None else load_corpus(self.settings.corpus_dir)
         self.embedder = embedder or load_embedder(self.settings.model)
         self.store = store or open_store(self.settings)
+        self.tagger = tagger or load_tagger()
         opened = open_index(
-            self.corpus, self.store, self.settings, self.embedder, rebuild=rebuild, show_progress=show_progress
+            self.corpus,
+            self.store,
+            self.settings,
+            self.embedder,
+            self.tagger,
+            rebuild=rebuild,
+            show_progress=show_progress,
         )
         self.index: Index = opened.index
         self.report: IndexReport = opened.report
@@ -77,10 +87,12 @@ class Assistant:
             fusion or WeightedFusion(settings.dense_weight, settings.lexical_weight, settings.sentence_weight),
             settings.candidate_k,
         )
+        self.finder = AnswerFinder(WordSimilarity(self.embedder))
         self.reader: Reader = reader or Composer(
             self.index,
-            SentenceScorer(self.index, settings.sentence_weights),
+            SentenceScorer(self.index, settings.sentence_weights, self.finder),
             Confidence(settings.confidence_weights, settings.confidence_bias),
+            self.tagger,
             abstain_threshold=settings.abstain_threshold,
             answer_margin=settings.answer_margin,
             max_answer_sentences=settings.max_answer_sentences,

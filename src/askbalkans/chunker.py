@@ -19,6 +19,7 @@ from askbalkans.lexicon import (
     LEANING_START,
     SENTENCE_STARTERS,
 )
+from askbalkans.tagging import Span
 
 TokenCounter = Callable[[str], int]
 
@@ -31,6 +32,7 @@ class Sentence:
     end: int
     text: str  # == article.text[start:end]
     leans_on_previous: bool  # needs the sentence before it to be understood ("He also visited Belgrade.")
+    spans: tuple[Span, ...] = ()  # its typed spans (offsets in `text`), filled in by the indexer's tagger
 
 
 @dataclass(frozen=True)

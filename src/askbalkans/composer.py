@@ -15,10 +15,11 @@ import numpy as np
 
 from askbalkans.answer import NOT_FOUND, SOURCES_DIFFER, Answer, Citation, Quote
 from askbalkans.errors import SettingError
-from askbalkans.question import QuestionAnalysis, analyse, counts_of
+from askbalkans.question import AnswerFinder, QuestionAnalysis, analyse
 from askbalkans.retriever import Retrieval
 from askbalkans.scoring import Confidence, ScoredSentence, SentenceScorer
 from askbalkans.stores import Index, chunk_id, slot_of
+from askbalkans.tagging import Tagger
 
 # Sentences that may show differing figures: within this many answer margins of the best sentence ...
 DIFFERING_MARGINS = 2.0
@@ -52,6 +53,7 @@ class Composer:
         index: Index,
         scorer: SentenceScorer,
         confidence: Confidence,
+        tagger: Tagger,
         *,
         abstain_threshold: float,
         answer_margin: float,
@@ -68,6 +70,8 @@ class Composer:
                 raise SettingError(f"{name} must be from {low} to {high}, got {value!r}")
         self.index = index
         self.scorer = scorer
+        self.finder: AnswerFinder = scorer.finder
+        self.tagger = tagger
         self.confidence = confidence
         self.abstain_threshold = abstain_threshold
         self.answer_margin = answer_margin
@@ -75,15 +79,15 @@ class Composer:
         self.duplicate_similarity = duplicate_similarity
 
     def compose(self, retrieval: Retrieval, question: str, notices: tuple[str, ...] = ()) -> Answer:
-        analysis = analyse(retrieval.question)
+        analysis = analyse(retrieval.question, self.tagger.tag([retrieval.question])[0])
         ranked = self.scorer.score(retrieval, analysis)
         confidence = self.confidence(ranked[0].evidence) if ranked else 0.0
         if not ranked or confidence < self.abstain_threshold:
             return Answer.abstention(question, NOT_FOUND, round(confidence, 4), notices)
         close = [s for s in ranked if s.score >= ranked[0].score - self.answer_margin]
-        differing = self._differing_figures(ranked, analysis, retrieval.query_terms)
+        differing = self._differing_figures(ranked, analysis)
         draft = self._draft(differing or close, ranked, carry_context=not differing)
-        quotes, citations = self._cite(draft, {s.sentence_id: s for s in ranked})
+        quotes, citations = self._cite(draft, {s.sentence_id: s for s in ranked}, analysis)
         body = " ".join(q.text + " " + "".join(f"[{m}]" for m in q.markers) for q in quotes)
         return Answer(
             question=question,
@@ -96,15 +100,13 @@ class Composer:
             notices=notices,
         )
 
-    def _differing_figures(
-        self, ranked: list[ScoredSentence], analysis: QuestionAnalysis, query_terms: tuple[str, ...]
-    ) -> list[ScoredSentence]:
+    def _differing_figures(self, ranked: list[ScoredSentence], analysis: QuestionAnalysis) -> list[ScoredSentence]:
         """The best sentence of each article that counts what the question counts, when their counts differ.
 
         Only for "how many" questions: a count is a number followed closely by the counted noun ("4,636
         troops" for "How many troops ..."), so a year, or a number about something else, is no disagreement.
         """
-        if analysis.answer_type != "number":
+        if not analysis.counted:
             return []
         best = ranked[0]
         pool = [
@@ -120,7 +122,7 @@ class Composer:
         docs: set[str] = set()
         for scored in pool:
             sentence = sentences[scored.sentence_id]
-            found = counts_of(sentence.text, analysis.counted or frozenset(query_terms))
+            found = self.finder.count_values(analysis.counted, sentence.text, sentence.spans)
             if sentence.doc_id in docs or not found:
                 continue
             docs.add(sentence.doc_id)
@@ -187,7 +189,9 @@ class Composer:
         best = int(np.argmax(similarities))
         return others[best] if similarities[best] >= self.duplicate_similarity else None
 
-    def _cite(self, draft: _Draft, scores: dict[int, ScoredSentence]) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
+    def _cite(
+        self, draft: _Draft, scores: dict[int, ScoredSentence], analysis: QuestionAnalysis
+    ) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
         quoted = [
             i for sentence_id in draft.sentence_ids for i in (sentence_id, *draft.also_cited.get(sentence_id, []))
         ]
@@ -214,8 +218,12 @@ class Composer:
 
         quotes = []
         for sentence_id in draft.sentence_ids:
+            sentence = sentences[sentence_id]
             markers = [cite(sentence_id)] + [cite(d) for d in draft.also_cited.get(sentence_id, [])]
-            quotes.append(Quote(sentences[sentence_id].text, tuple(markers), sentence_id in draft.context))
+            context = sentence_id in draft.context
+            found = [] if context else self.finder.answers(analysis, sentence.text, sentence.spans)
+            answer_span = (found[0].start, found[0].end) if found else None
+            quotes.append(Quote(sentence.text, tuple(markers), context, answer_span))
         return tuple(quotes), tuple(citations)
 
     def _first_passage_holding(self, sentence_id: int) -> int:

@@ -28,7 +28,7 @@ from askbalkans.lexicon import (
     THING_PRONOUN,
 )
 from askbalkans.question import analyse
-from askbalkans.text import fold, names_in
+from askbalkans.text import fold, looks_like_a_person, names_in
 
 MAX_TURNS = 6
 MAX_TURN_CHARS = 2_000
@@ -126,16 +126,10 @@ def _resolve(question: str, previous: Turn | None) -> str:
     return question
 
 
-def _looks_like_a_person(name: str) -> bool:
-    """Two or more capitalised words ("Peter Sorensen"), not an acronym or a compound ("Kosovo-Serbia")."""
-    tokens = name.split()
-    return len(tokens) >= 2 and all(t[0].isupper() and t[1:].isalpha() and t[1:].islower() for t in tokens)
-
-
 def _prefer(candidates: list[tuple[int, str]], referent: str, text: str) -> list[tuple[int, str]]:
     """The candidates that look like a person ("Peter Sorensen") or a place ("in Brussels"), if any do."""
     if referent == "person":
-        preferred = [c for c in candidates if _looks_like_a_person(c[1])]
+        preferred = [c for c in candidates if looks_like_a_person(c[1])]
     elif referent == "place":
         preferred = [c for c in candidates if PLACE_BEFORE.search(text[max(0, c[0] - _PLACE_LOOKBEHIND) : c[0]])]
     else:

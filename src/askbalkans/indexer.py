@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,11 +20,12 @@ from askbalkans.corpus import Article, Corpus
 from askbalkans.embedding import Embedder
 from askbalkans.errors import CorpusError
 from askbalkans.stores import ArticleEntry, ArticleRecord, Index, StaleIndex, Store
+from askbalkans.tagging import Tagger
 from askbalkans.text import find_acronyms
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 _SHOWN = 5  # article ids named in a report, per kind of change
 
 
@@ -67,12 +68,13 @@ class OpenedIndex:
     report: IndexReport
 
 
-def index_spec(settings: Settings, embedder: Embedder) -> dict:
-    """What an index must have been built under to be used with `settings` and `embedder`."""
+def index_spec(settings: Settings, embedder: Embedder, tagger: Tagger) -> dict:
+    """What an index must have been built under to be used with `settings`, `embedder` and `tagger`."""
     return {
         "format_version": FORMAT_VERSION,
         "settings": settings.index_fingerprint(),
         "dimension": embedder.dimension,
+        "tagger": tagger.name,
     }
 
 
@@ -90,11 +92,12 @@ def open_index(
     store: Store,
     settings: Settings,
     embedder: Embedder,
+    tagger: Tagger,
     rebuild: bool = False,
     show_progress: bool = False,
 ) -> OpenedIndex:
     """The index of `corpus` in `store`, brought up to date first when the corpus changed."""
-    spec = index_spec(settings, embedder)
+    spec = index_spec(settings, embedder, tagger)
     rebuilt_because = "a rebuild was requested" if rebuild else ""
     stored: dict[str, ArticleRecord] = {}
     if not rebuild:
@@ -118,7 +121,7 @@ def open_index(
     )
     first_free_slot = max((record.slot for record in stored.values()), default=-1) + 1
     to_embed = [current[doc_id] for doc_id in added + changed]
-    entries = embed_articles(to_embed, first_free_slot, settings, embedder, show_progress)
+    entries = embed_articles(to_embed, first_free_slot, settings, embedder, tagger, show_progress)
     acronyms = find_acronyms([text for article in corpus.articles for text in (article.title, article.text)])
     store.update(
         spec, remove=changed + removed + (tuple(stored) if rebuilt_because else ()), add=entries, acronyms=acronyms
@@ -136,11 +139,16 @@ def open_index(
 
 
 def embed_articles(
-    articles: Sequence[Article], first_slot: int, settings: Settings, embedder: Embedder, show_progress: bool = False
+    articles: Sequence[Article],
+    first_slot: int,
+    settings: Settings,
+    embedder: Embedder,
+    tagger: Tagger,
+    show_progress: bool = False,
 ) -> list[ArticleEntry]:
-    """Chunk and embed `articles`, giving them slots from `first_slot` on."""
+    """Chunk, tag and embed `articles`, giving them slots from `first_slot` on."""
     budget = token_budget(settings, embedder)
-    chunked = [chunk_article(article, budget) for article in articles]
+    chunked = tag_sentences([chunk_article(article, budget) for article in articles], tagger)
     passage_texts = [p.text for chunks in chunked for p in chunks.passages]
     sentence_texts = [text for chunks in chunked for text in sentence_texts_in_context(chunks.sentences)]
     log.info("embedding %d passages and %d sentences", len(passage_texts), len(sentence_texts))
@@ -163,6 +171,15 @@ def embed_articles(
         for number, (article, chunks, passages, sentences) in enumerate(
             zip(articles, chunked, passage_vectors, sentence_vectors, strict=True)
         )
+    ]
+
+
+def tag_sentences(chunked: list[ArticleChunks], tagger: Tagger) -> list[ArticleChunks]:
+    """The chunks with each sentence's typed spans filled in."""
+    tagged = iter(tagger.tag([s.text for chunks in chunked for s in chunks.sentences]))
+    return [
+        replace(chunks, sentences=tuple(replace(s, spans=next(tagged).spans) for s in chunks.sentences))
+        for chunks in chunked
     ]
 
 

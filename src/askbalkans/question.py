@@ -1,44 +1,55 @@
-"""What a question asks for: its answer type, the noun it counts, its topic words.
+"""What a question asks for, and which spans of a sentence supply it.
 
-Used by follow-up resolution (which answer a pronoun points to) and by sentence scoring (does a sentence
-hold something of the type asked for).
+`analyse` reads a question: its answer type (a number, an amount of money, a date, a person...), the noun
+it counts ("How many soldiers ..."), its topic words and the names it mentions. `AnswerFinder` then finds,
+in a sentence, the typed spans (see `tagging`) that could answer it and that the question does not state
+itself: a date for "when", a number followed by the counted noun, or a word that means the same
+("4,600 troops" answers "How many soldiers"), for "how many".
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from askbalkans.lexicon import (
+    ANSWER_SPAN_TYPES,
     ANSWER_TYPE_CUES,
     BARE_CUE,
+    CHANGE_BEFORE_NUMBER,
     CLAUSE_OPENERS,
-    COUNTED_NOUN,
-    DATE_WORDS,
-    MONTHS,
     NUMBER_WORDS,
-    ORDINAL_DAY,
-    YEAR,
+    STOPWORDS,
 )
-from askbalkans.text import fold, inner_name_words, terms, words
+from askbalkans.tagging import Span, Tagged
+from askbalkans.text import fold, looks_like_a_person, terms, words
 
-ANSWER_TYPES = ("number", "date", "person", "place", "name", "other")
+ANSWER_TYPES = tuple(kind for kind, _ in ANSWER_TYPE_CUES) + ("other",)
 # A number counts the noun that follows it within this many words ("4,636 troops", "29 NATO member states").
 FIGURE_WINDOW = 3
+# Two nouns this similar (embedding cosine) count the same thing: soldiers and troops (0.89), soldiers and
+# personnel (0.59), but not troops and vehicles (0.47).
+SAME_NOUN_SIMILARITY = 0.5
+_NAME_TYPES = {"person", "place", "name"}
 
 _CUE = re.compile("|".join(f"(?P<{kind}>\\b(?:{pattern})\\b)" for kind, pattern in ANSWER_TYPE_CUES))
+_COUNTING = re.compile(r"\bhow (many|much)\b", re.IGNORECASE)
+YEAR_IN = re.compile(r"\b(1[0-9]|20)\d\d\b")
+AGE_IN = re.compile(r"\b(old|aged?)\b")
 
 
 @dataclass(frozen=True)
 class QuestionAnalysis:
     """What a question asks for, worked out once per question."""
 
-    answer_type: str  # one of ANSWER_TYPES: an organisation, a country... is a "name"
+    answer_type: str  # one of ANSWER_TYPES
     words: frozenset[str]  # the question's own words: what it states is not an answer
-    counted: frozenset[str]  # the stemmed noun of "how many troops ..."
+    counted: str  # the noun of "how many troops ..." as written, "" if none
     # Stemmed terms of the question's own words, names aside ("commander" in "Who is the commander of
     # KFOR?"): a sentence that lacks them is likely about the names, not the question.
     topic: frozenset[str]
+    names: frozenset[str]  # stemmed terms of the names the question mentions ("kfor", "rutt")
 
 
 def _opens_question(folded: str, cue: re.Match) -> bool:
@@ -48,46 +59,90 @@ def _opens_question(folded: str, cue: re.Match) -> bool:
     return not before or not before[-1].isalnum() or before.split()[-1] in CLAUSE_OPENERS
 
 
-def analyse(question: str) -> QuestionAnalysis:
+def analyse(question: str, tagged: Tagged | None = None) -> QuestionAnalysis:
+    """The analysis of `question`; its tagging (see `tagging`) finds the counted noun and the names."""
     folded = fold(question)
     cue = next((cue for cue in _CUE.finditer(folded) if _opens_question(folded, cue)), None)
-    counted = COUNTED_NOUN.search(folded)
+    answer_type = (cue.lastgroup or "other") if cue else "other"
     tokens = question.split()
+    capitalised = " ".join(t for i, t in enumerate(tokens) if i > 0 and t[:1].isupper())
+    named = " ".join(question[s.start : s.end] for s in tagged.spans if s.type in _NAME_TYPES) if tagged else ""
     return QuestionAnalysis(
-        answer_type=cue.lastgroup or "other" if cue else "other",
+        answer_type=answer_type,
         words=frozenset(words(question)),
-        counted=frozenset(terms(counted.group(1))) if counted else frozenset(),
+        counted=_counted_noun(question, tagged) if answer_type == "number" else "",
         topic=frozenset(terms(" ".join(t for i, t in enumerate(tokens) if i == 0 or not t[:1].isupper()))),
+        names=frozenset(terms(f"{capitalised} {named}")),
     )
 
 
-def offers(question: QuestionAnalysis, sentence: str) -> bool:
-    """Whether `sentence` holds something of the type asked for that the question does not state."""
-    if question.answer_type == "other":
-        return True
-    if question.answer_type == "number" and question.counted:
-        return bool(counts_of(sentence, question.counted))
-    new_words = [word for word in words(sentence) if word not in question.words]
-    if question.answer_type == "number":
-        return any(word[0].isdigit() or word in NUMBER_WORDS for word in new_words)
-    if question.answer_type == "date":
-        return any(
-            (word.isdigit() and len(word) == 4) or word in DATE_WORDS or ORDINAL_DAY.fullmatch(word)
-            for word in new_words
-        )
-    names = inner_name_words(sentence)
-    if question.answer_type == "person":  # an acronym (NATO, KFOR) names an organisation, not a person
-        names = [name for name in names if not name.isupper()]
-    return bool({word for name in names for word in words(name)} - question.words - MONTHS)
+def _counted_noun(question: str, tagged: Tagged | None) -> str:
+    """The last noun of the run of nouns after "how many" ("How many police officers ..." -> "officers")."""
+    counting = _COUNTING.search(question)
+    if not counting:
+        return ""
+    following = [t for t in tagged.tokens if t.start >= counting.end()] if tagged else []
+    if not tagged:  # without tagging: the word after "how many", unless it is a question word
+        word = question[counting.end() :].split()[:1]
+        return word[0].strip("?,.") if word and word[0].lower() not in STOPWORDS else ""
+    run = []
+    for token in following:
+        if token.noun:
+            run.append(token.text)
+        elif run or token.verb:
+            break
+    return run[-1] if run else ""
 
 
-def counts_of(sentence: str, nouns: frozenset[str]) -> frozenset[str]:
-    """Numbers in `sentence` followed within a few words by one of `nouns` ("4,636 troops"); years excluded."""
-    tokens = words(sentence)
-    found = set()
-    for position, token in enumerate(tokens):
-        is_number = (token[0].isdigit() and not YEAR.fullmatch(token)) or token in NUMBER_WORDS
-        following = tokens[position + 1 : position + 1 + FIGURE_WINDOW]
-        if is_number and any(set(terms(word)) & nouns for word in following):
-            found.add(token)
-    return frozenset(found)
+class AnswerFinder:
+    """The spans of a sentence that answer what a question asks for."""
+
+    def __init__(self, similarity: Callable[[str, str], float]):
+        self.similarity = similarity
+
+    def answers(self, question: QuestionAnalysis, sentence: str, spans: Sequence[Span]) -> list[Span]:
+        """Typed spans of `sentence` of the answer type asked for, not stated in the question, in order:
+        for "how many X", only numbers that count X; for "what year", only dates with a year."""
+        if question.answer_type == "other":
+            return []
+        accepted = ANSWER_SPAN_TYPES[question.answer_type]
+        found = []
+        for span in spans:
+            text = sentence[span.start : span.end]
+            if _stated(question, text):
+                continue
+            if span.type in accepted or (
+                question.answer_type == "person" and span.type == "place" and looks_like_a_person(text)
+            ):
+                found.append(span)
+        if question.answer_type == "year":
+            found = [s for s in found if YEAR_IN.search(sentence[s.start : s.end])]
+        elif question.answer_type == "age":  # "67" or "67 years old", not "2009"
+            found = [s for s in found if s.type == "number" or AGE_IN.search(sentence[s.start : s.end])]
+        if question.counted:
+            found = [s for s in found if self.counts(question.counted, sentence, s)]
+        return found
+
+    def counts(self, noun: str, sentence: str, span: Span) -> bool:
+        """Whether the number `span` counts `noun` (or a noun that means the same), rather than a change
+        of it ("increased by 1,000 soldiers")."""
+        before = sentence[: span.start].split()[-1:]
+        if before and fold(before[0]) in CHANGE_BEFORE_NUMBER:
+            return False
+        following = re.findall(r"[^\W\d_]+", sentence[span.end :])[:FIGURE_WINDOW]
+        return any(self.similarity(noun, word) >= SAME_NOUN_SIMILARITY for word in following)
+
+    def count_values(self, noun: str, sentence: str, spans: Sequence[Span]) -> frozenset[str]:
+        """The figures of `sentence` that count `noun`, as digits ("4636") or number words."""
+        values = set()
+        for span in spans:
+            if span.type == "number" and self.counts(noun, sentence, span):
+                figure = [w for w in words(sentence[span.start : span.end]) if w[0].isdigit() or w in NUMBER_WORDS]
+                values.update(figure[-1:])
+        return frozenset(values)
+
+
+def _stated(question: QuestionAnalysis, text: str) -> bool:
+    """Whether the question itself states `text` (all its content words)."""
+    own = [w for w in words(text) if w not in STOPWORDS]
+    return bool(own) and all(w in question.words for w in own)

@@ -16,7 +16,7 @@ from itertools import pairwise
 import numpy as np
 
 from askbalkans.errors import SettingError
-from askbalkans.question import QuestionAnalysis, offers
+from askbalkans.question import AnswerFinder, QuestionAnalysis
 from askbalkans.retriever import Retrieval
 from askbalkans.stores import Index, chunk_id
 from askbalkans.text import terms, with_acronyms
@@ -32,7 +32,10 @@ class Evidence:
     topic_overlap: float  # ... of the question's topic terms, in the sentence and neighbours
     bigram: float  # share of the question's consecutive term pairs found in the sentence
     passage: float  # fused score of the sentence's passage, divided by the best passage's
-    kind: float  # 1 when the sentence holds something of the answer type asked for (question.offers)
+    answer_type: float  # 1 when the sentence holds a span of the answer type asked for (question.AnswerFinder)
+    names: float  # idf-weighted share of the names the question mentions, in the sentence and neighbours
+    typed_question: float  # 1 when the question asks for a type of answer (a number, a date, a name...): the
+    # same for every sentence, it lets the confidence weigh `answer_type` by whether it was asked for
 
     def vector(self) -> np.ndarray:
         return np.array(astuple(self))
@@ -76,9 +79,10 @@ class Confidence:
 class SentenceScorer:
     """Scores the sentences of retrieved passages. Per-index data is computed once, here."""
 
-    def __init__(self, index: Index, weights: Mapping[str, float]):
+    def __init__(self, index: Index, weights: Mapping[str, float], finder: AnswerFinder):
         self.index = index
         self.weights = weight_vector(weights, "sentence_weights")
+        self.finder = finder
         sentence_ids = [
             chunk_id(record.slot, number) for record in index.articles.values() for number in range(record.sentences)
         ]
@@ -118,7 +122,9 @@ class SentenceScorer:
         query_terms = set(retrieval.query_terms)
         query_pairs = set(pairwise(retrieval.query_terms))
         scored = []
+        typed = question.answer_type != "other"
         for sentence_id, cosine in zip(ids, dense, strict=True):
+            sentence = texts[sentence_id]
             neighbourhood = self.neighbourhood_sets[sentence_id]
             passage_id, passage_score = passage_of[sentence_id]
             own_pairs = set(pairwise(self.sentence_terms[sentence_id]))
@@ -129,7 +135,9 @@ class SentenceScorer:
                 topic_overlap=self.overlap(question.topic, neighbourhood) if question.topic else 1.0,
                 bigram=len(query_pairs & own_pairs) / len(query_pairs) if query_pairs else 0.0,
                 passage=passage_score,
-                kind=float(offers(question, texts[sentence_id].text)),
+                answer_type=float(not typed or bool(self.finder.answers(question, sentence.text, sentence.spans))),
+                names=self.overlap(question.names, neighbourhood) if question.names else 1.0,
+                typed_question=float(typed),
             )
             score = float(evidence.vector() @ self.weights)
             scored.append(ScoredSentence(sentence_id, passage_id, score, evidence))

@@ -57,8 +57,6 @@ _CAPITALISED = r"[A-Z][\w’'-]*"
 _TITLE_CASE = r"[A-Z][a-z][\w’']*"
 # A name: capitalised words, allowing one joining word between two ("Bosnia and Herzegovina").
 _NAME = re.compile(rf"\b{_CAPITALISED}(?:\s+(?:(?:of|and|for|the|de|von|van)\s+)?{_CAPITALISED})*")
-# A capitalised word that does not start the sentence: a rough sign of a name inside a sentence.
-_INNER_NAME_WORD = re.compile(r"(?<=[\w,;:–—-] )[A-Z][\w'’-]+")
 # A run of two or more title-case words, joining words inside ("Partnership for Peace Consortium").
 NAME_RUN = re.compile(rf"\b{_TITLE_CASE}(?:\s+(?:(?:of|for|and|the|on|in)\s+)*{_TITLE_CASE})+")
 
@@ -76,9 +74,11 @@ def names_in(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def inner_name_words(sentence: str) -> list[str]:
-    """Capitalised words of `sentence` other than its first word: likely parts of names."""
-    return _INNER_NAME_WORD.findall(sentence)
+def looks_like_a_person(name: str) -> bool:
+    """Two or more capitalised words and nothing else: "Peter Sorensen", "Aleksandar Vučić"; not an
+    acronym, a compound ("Kosovo-Serbia") or a place with a joining word ("Bosnia and Herzegovina")."""
+    tokens = name.split()
+    return len(tokens) >= 2 and all(t[0].isupper() and t[1:].isalpha() and t[1:].islower() for t in tokens)
 
 
 # --- acronyms ------------------------------------------------------------------------------------

@@ -28,12 +28,12 @@ class CandidateEvidence:
 
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
-        self.scorer = SentenceScorer(assistant.index, assistant.settings.sentence_weights)
+        self.scorer = SentenceScorer(assistant.index, assistant.settings.sentence_weights, assistant.finder)
 
     def __call__(self, question: str) -> tuple[np.ndarray, list[str]]:
         """Evidence matrix (one row per candidate sentence, columns EVIDENCE) and the sentences' texts."""
         retrieval = self.assistant.retrieve(question)
-        ranked = self.scorer.score(retrieval, analyse(question))
+        ranked = self.scorer.score(retrieval, analyse(question, self.assistant.tagger.tag([question])[0]))
         sentences = self.assistant.index.chunks.sentences(s.sentence_id for s in ranked)
         matrix = np.array([s.evidence.vector() for s in ranked]).reshape(len(ranked), len(EVIDENCE))
         return matrix, [sentences[s.sentence_id].text for s in ranked]
@@ -47,35 +47,55 @@ class CandidateEvidence:
         return np.array(rows)
 
 
-def fit_conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-3, steps: int = 25) -> np.ndarray:
-    """Weights maximising the mean log-likelihood of the target distribution over each group's rows (a
-    group: candidate evidence rows and a target distribution over them), minus l2 * |weights|^2. Newton's
-    method; the objective is concave."""
+def fit_conditional_logit(
+    groups: list[tuple[np.ndarray, np.ndarray]],
+    group_weights: np.ndarray | None = None,
+    l2: float = 1e-3,
+    steps: int = 25,
+) -> np.ndarray:
+    """Weights maximising the weighted mean log-likelihood of the target distribution over each group's
+    rows (a group: candidate evidence rows and a target distribution over them), minus l2 * |weights|^2.
+    Newton's method; the objective is concave."""
+    shares = np.ones(len(groups)) if group_weights is None else np.asarray(group_weights, dtype=float)
+    shares = shares / shares.sum()
     weights = np.zeros(groups[0][0].shape[1])
     for _ in range(steps):
         gradient = -2 * l2 * weights
         hessian = -2 * l2 * np.eye(len(weights))
-        for matrix, target in groups:
+        for (matrix, target), share in zip(groups, shares, strict=True):
             scores = matrix @ weights
             p = np.exp(scores - scores.max())
             p /= p.sum()
             mean = matrix.T @ p
-            gradient += (matrix.T @ target - mean) / len(groups)
-            hessian -= ((matrix * p[:, None]).T @ matrix - np.outer(mean, mean)) / len(groups)
+            gradient += share * (matrix.T @ target - mean)
+            hessian -= share * ((matrix * p[:, None]).T @ matrix - np.outer(mean, mean))
         weights -= np.linalg.solve(hessian, gradient)
     return weights
 
 
-def fit_logistic(matrix: np.ndarray, labels: np.ndarray, l2: float = 1e-2, steps: int = 30) -> np.ndarray:
-    """Bias and weights of an L2-regularised logistic regression of `labels` on `matrix` (Newton's method)."""
+def fit_logistic(
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    sample_weights: np.ndarray | None = None,
+    l2: float = 1e-2,
+    steps: int = 30,
+) -> np.ndarray:
+    """Bias and weights of an L2-regularised, weighted logistic regression of `labels` on `matrix`
+    (Newton's method)."""
     x = np.column_stack([np.ones(len(matrix)), matrix])
+    sample = np.ones(len(matrix)) if sample_weights is None else np.asarray(sample_weights, dtype=float)
     weights = np.zeros(x.shape[1])
     for _ in range(steps):
         p = 1 / (1 + np.exp(-x @ weights))
-        gradient = x.T @ (p - labels) + l2 * weights
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(weights))
+        gradient = x.T @ (sample * (p - labels)) + l2 * weights
+        hessian = (x * (sample * p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(weights))
         weights -= np.linalg.solve(hessian, gradient)
     return weights
+
+
+def balanced(*counts: int) -> list[np.ndarray]:
+    """Per-item weights giving each of several sets the same total weight, whatever their sizes."""
+    return [np.full(count, 1.0 / count) if count else np.zeros(0) for count in counts]
 
 
 def threshold_for(confidences: np.ndarray, answerable_abstained: float) -> float:

@@ -27,6 +27,7 @@ import numpy as np
 from askbalkans.bm25 import Postings
 from askbalkans.chunker import Passage, Sentence
 from askbalkans.stores import ArticleEntry, ArticleRecord, Ids, Index, StaleIndex, chunk_id, describe_mismatch
+from askbalkans.tagging import Span
 from askbalkans.text import lexical_terms
 
 CURRENT = "CURRENT"
@@ -261,7 +262,10 @@ def _generation_files(tables: list[_ArticleTable], acronyms: dict) -> dict[str, 
     postings = Postings.build([lexical_terms(t.record.title, p.text, acronyms) for t in tables for p in t.passages])
     chunks = {
         t.record.doc_id: {
-            "sentences": [[s.start, s.end, s.leans_on_previous, s.text] for s in t.sentences],
+            "sentences": [
+                [s.start, s.end, s.leans_on_previous, s.text, [[p.type, p.start, p.end] for p in s.spans]]
+                for s in t.sentences
+            ],
             "passages": [[p.first_sentence, p.end_sentence] for p in t.passages],
         }
         for t in tables
@@ -322,8 +326,9 @@ def _index_from(manifest: dict[str, Any], contents: dict[str, bytes]) -> Index:
     for doc_id, record in articles.items():
         own = stored_chunks[doc_id]
         texts = []
-        for number, (start, end, leaning, text) in enumerate(own["sentences"]):
-            sentences[chunk_id(record.slot, number)] = Sentence(doc_id, number, start, end, text, leaning)
+        for number, (start, end, leaning, text, spans) in enumerate(own["sentences"]):
+            typed = tuple(Span(kind, first, last) for kind, first, last in spans)
+            sentences[chunk_id(record.slot, number)] = Sentence(doc_id, number, start, end, text, leaning, typed)
             texts.append(text)
         for number, (first, end) in enumerate(own["passages"]):
             passages[chunk_id(record.slot, number)] = Passage(doc_id, number, first, end, " ".join(texts[first:end]))
