@@ -9,6 +9,10 @@ TORCH ?= torch==2.13.0
 TORCH_PIP_OPTIONS ?=
 INSTALLED := $(VENV)/.installed
 
+# The browser tests drive Debian's chromium (Playwright's own browser download is not reachable offline).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 .PHONY: setup run test index eval squad clean
 
 setup: $(INSTALLED)
@@ -22,7 +26,11 @@ $(INSTALLED): pyproject.toml constraints.txt
 run: setup
 	$(BIN)/python app.py
 
-test: setup
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq chromium
+
+test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q

@@ -4,7 +4,10 @@ seeds or small synthetic corpora that share it."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,87 @@ def assistant_over(tmp_path, embedder) -> Callable[..., Assistant]:
         )
 
     return make
+
+
+@contextmanager
+def served_page(factory: Callable[[], Assistant]) -> Iterator[str]:
+    """The chat page, served on a free loopback port as `askbalkans serve` serves it (the same app, the
+    same middleware), over the assistant `factory` makes; yields its URL."""
+    import uvicorn
+
+    from askbalkans.server import AssistantLoader, create_app, free_port
+
+    port = free_port()
+    app = create_app(AssistantLoader(factory), "127.0.0.1", port)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory) -> Iterator[str]:
+    """A Milvus server for the tests: `ASKBALKANS_MILVUS_URI` when set (a real Milvus >= 2.5), else
+    Milvus Lite's server started here as a real process on a free loopback port, and stopped (its whole
+    process group) at the end of the session."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from pymilvus import MilvusClient, MilvusException
+
+    from askbalkans.server import free_port
+
+    if os.environ.get("ASKBALKANS_MILVUS_URI"):
+        yield os.environ["ASKBALKANS_MILVUS_URI"]
+        return
+    folder = tmp_path_factory.mktemp("milvus")
+    port = free_port()
+    with open(folder / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "milvus_lite",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(folder / "data"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:  # ready when a real call is answered, not merely when the port is open
+        if process.poll() is not None:
+            raise RuntimeError("milvus-lite exited: " + (folder / "server.log").read_text()[-2000:])
+        try:
+            MilvusClient(uri=uri, timeout=2).list_collections()
+            break
+        except MilvusException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    yield uri
+    for stop, wait in ((signal.SIGINT, 10), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        if process.poll() is not None:
+            break
+        try:
+            os.killpg(process.pid, stop)
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            break

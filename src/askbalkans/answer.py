@@ -19,6 +19,9 @@ class Citation:
     end: int
     score: float  # relevance of the sentence to the question (sentence score, logit units)
     sentence: str  # the quoted sentence, == article text[start:end]
+    byline: str = ""  # the article's author, outlet and dateline, where it states them
+    outlet: str = ""
+    dateline: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,13 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer `to_dict` gave (the chat page keeps a conversation in the browser this way)."""
+        quotes = tuple(
+            Quote(q["text"], tuple(q["markers"]), q["context"], tuple(q["answer_span"]) if q["answer_span"] else None)
+            for q in data["quotes"]
+        )
+        citations = tuple(Citation(**c) for c in data["citations"])
+        return cls(**{**data, "quotes": quotes, "citations": citations, "notices": tuple(data["notices"])})

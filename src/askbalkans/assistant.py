@@ -65,7 +65,9 @@ class Assistant:
             settings if settings is not None else Settings.from_env(),
             **{name: value for name, value in overrides.items() if value is not None},
         )
-        self.corpus = corpus if corpus is not None else load_corpus(self.settings.corpus_dir)
+        self.corpus = (
+            corpus if corpus is not None else load_corpus(self.settings.corpus_dir, self.settings.max_article_bytes)
+        )
         self.embedder = embedder or load_embedder(self.settings.model)
         self.store = store or open_store(self.settings)
         self.tagger = tagger or load_tagger()

@@ -143,12 +143,20 @@ def _fits(text: str, budget: TokenBudget) -> bool:
 _CLAUSE_BREAK = re.compile(r"[,;:–—)]\s+|\s+[–—(]\s*")
 
 
+# No token is longer than this many characters, so a piece that fits the budget lies within the first
+# budget * this characters of what remains: the search for a cut never looks further, which keeps
+# splitting linear in the length of the text, whatever its lines look like.
+_MAX_TOKEN_CHARS = 32
+
+
 def split_long(text: str, start: int, end: int, budget: TokenBudget) -> list[tuple[int, int]]:
     """Cut the span text[start:end] into pieces that each fit the budget, at clause breaks if possible."""
     pieces = []
-    while not _fits(text[start:end], budget):
-        spaces = [m.end() for m in re.finditer(r"\s+", text[start:end])]
-        cuts = [start + offset for offset in spaces]
+    window = _MAX_TOKEN_CHARS * min(budget.tokens, budget.model_tokens)
+    while end - start > window or not _fits(text[start:end], budget):
+        limit = min(end, start + window)
+        spaces = [m.end() for m in re.finditer(r"\s+", text[start:limit])]
+        cuts = [start + offset for offset in spaces if start + offset < limit]
         # Longest prefix that fits, by binary search over the word boundaries.
         low, high = 0, len(cuts) - 1
         best = None
@@ -158,8 +166,8 @@ def split_long(text: str, start: int, end: int, budget: TokenBudget) -> list[tup
                 best, low = middle, middle + 1
             else:
                 high = middle - 1
-        if best is None:  # one enormous "word": cut by characters
-            cut = start + max(1, len(text[start:end]) * budget.tokens // max(1, count_tokens(text[start:end])))
+        if best is None:  # one enormous "word": the longest prefix of it that fits
+            cut = _longest_fitting_prefix(text, start, limit, budget)
         else:
             cut = cuts[best]
             # A clause break in the second half of the piece, so that pieces stay reasonably long.
@@ -172,6 +180,18 @@ def split_long(text: str, start: int, end: int, budget: TokenBudget) -> list[tup
         start = cut
     pieces.append((start, end))
     return pieces
+
+
+def _longest_fitting_prefix(text: str, start: int, limit: int, budget: TokenBudget) -> int:
+    """The end of the longest text[start:end] (end <= limit) that fits the budget, at least one character."""
+    low, high, best = start + 1, limit, start + 1
+    while low <= high:
+        middle = (low + high) // 2
+        if _fits(text[start:middle], budget):
+            best, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return best
 
 
 def leans_on(text: str, previous: str) -> bool:

@@ -53,9 +53,19 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from askbalkans.ui import serve
+    from askbalkans.config import Settings
+    from askbalkans.server import serve
 
-    serve(host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+    settings = Settings.from_env()  # a wrong setting stops here, before anything listens
+    serve(
+        host=args.host,
+        port=args.port,
+        extra_hosts=settings.allowed_hosts + tuple(args.allowed_host),
+        origins=settings.allowed_origins + tuple(args.allowed_origin),
+        corpus_dir=args.corpus,
+        index_dir=args.index,
+        model=args.model,
+    )
     return 0
 
 
@@ -94,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[corpus_options], help="serve the chat page")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; see ASKBALKANS_ALLOWED_HOSTS)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages of this origin call the API (repeatable; see ASKBALKANS_ALLOWED_ORIGINS)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     evaluate = commands.add_parser("eval", help="evaluate on gold questions or a SQuAD file")

@@ -202,16 +202,20 @@ class Composer:
             sentence = sentences[sentence_id]
             scored = scores.get(sentence_id)
             passage_id = scored.passage_id if scored else self._first_passage_holding(sentence_id)
+            article = self.index.articles[sentence.doc_id]
             citations.append(
                 Citation(
                     marker=len(citations) + 1,
                     doc_id=sentence.doc_id,
-                    title=self.index.articles[sentence.doc_id].title,
+                    title=article.title,
                     passage=self.index.chunks.passages([passage_id])[0].text,
                     start=sentence.start,
                     end=sentence.end,
                     score=round(scored.score, 4) if scored else 0.0,
                     sentence=sentence.text,
+                    byline=article.byline,
+                    outlet=article.outlet,
+                    dateline=article.dateline,
                 )
             )
             return len(citations)

@@ -47,10 +47,11 @@ def _setting(
     low: float | None = None,
     high: float | None = None,
     choices: tuple[str, ...] | None = None,
+    optional: bool = False,
     factory: Any = None,
 ) -> Any:
     """A settings field: its environment variable, whether it is recorded in the index, its range."""
-    metadata = {"env": env, "index": index, "low": low, "high": high, "choices": choices}
+    metadata = {"env": env, "index": index, "low": low, "high": high, "choices": choices, "optional": optional}
     if factory is not None:
         return field(default_factory=factory, metadata=metadata, hash=False)
     return field(default=default, metadata=metadata)
@@ -61,8 +62,14 @@ class Settings:
     # Where the articles and the built index live.
     corpus_dir: Path = _setting(PROJECT_ROOT / "seeds", env="ASKBALKANS_CORPUS")
     index_dir: Path = _setting(PROJECT_ROOT / "index", env="ASKBALKANS_INDEX")
-    # Where the index is kept: "embedded" (FAISS and BM25 files in index_dir).
-    store: str = _setting("embedded", env="ASKBALKANS_STORE", choices=("embedded",))
+    # Where the index is kept: "embedded" (FAISS and BM25 files in index_dir) or "milvus" (a Milvus server).
+    store: str = _setting("embedded", env="ASKBALKANS_STORE", choices=("embedded", "milvus"))
+    # The Milvus server, for store="milvus": its address, token ("user:password") and database ("" for the
+    # default), and the prefix of the collections this index uses.
+    milvus_uri: str = _setting("http://127.0.0.1:19530", env="ASKBALKANS_MILVUS_URI")
+    milvus_token: str = _setting("", env="ASKBALKANS_MILVUS_TOKEN", optional=True)
+    milvus_database: str = _setting("", env="ASKBALKANS_MILVUS_DATABASE", optional=True)
+    milvus_collection: str = _setting("askbalkans", env="ASKBALKANS_MILVUS_COLLECTION")
 
     # Any sentence-transformers model name or local path.
     model: str = _setting(DEFAULT_MODEL, env="ASKBALKANS_MODEL", index=True)
@@ -99,8 +106,17 @@ class Settings:
     confidence_weights: Mapping[str, float] = _setting(factory=lambda: dict(FITTED["confidence_weights"]))
     confidence_bias: float = _setting(FITTED["confidence_bias"], low=-100, high=100)
 
+    # Article files larger than this are skipped, with a warning that names them.
+    max_article_bytes: int = _setting(5_000_000, env="ASKBALKANS_MAX_ARTICLE_BYTES", low=1_000, high=1_000_000_000)
+
     # Questions are cut to this many characters (with a notice).
     max_question_chars: int = _setting(500, low=20, high=100_000)
+
+    # The chat page answers requests for these host names besides loopback and the address it listens on
+    # (a team's name for it behind a reverse proxy); comma-separated in the environment.
+    allowed_hosts: tuple[str, ...] = _setting((), env="ASKBALKANS_ALLOWED_HOSTS")
+    # Web pages of these origins may call the page's API from a browser ("https://intranet.example.org").
+    allowed_origins: tuple[str, ...] = _setting((), env="ASKBALKANS_ALLOWED_ORIGINS")
 
     def __post_init__(self) -> None:
         for setting in fields(self):
@@ -153,6 +169,8 @@ def _parse(raw: str, kind: str) -> Any:
             return float(raw)
         except ValueError:
             raise SettingError("must be a number") from None
+    if kind == "tuple[str, ...]":
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     return raw
 
 
@@ -168,7 +186,7 @@ def _checked(name: str, value: Any, kind: str, metadata: Mapping[str, Any]) -> A
         choices = metadata["choices"]
         if choices and value not in choices:
             raise SettingError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not (value.strip() or metadata["optional"]):
             raise SettingError(f"{name} must be a non-empty string, got {value!r}")
         return value
     if kind == "int":
@@ -178,6 +196,10 @@ def _checked(name: str, value: Any, kind: str, metadata: Mapping[str, Any]) -> A
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise SettingError(f"{name} must be a number{bounds}, got {value!r}")
         value = float(value)
+    elif kind == "tuple[str, ...]":
+        if isinstance(value, str) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise SettingError(f"{name} must be a list of names, got {value!r}")
+        return tuple(value)
     elif kind == "Mapping[str, float]":
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v) for k, v in value.items()

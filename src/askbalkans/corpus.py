@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from askbalkans.errors import CorpusError
@@ -18,6 +20,7 @@ from askbalkans.lexicon import CHROME_LINE, COOKIE_NOTICE, READING_TIME
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
+DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Article:
     text: str  # the file's text, unchanged
     blocks: tuple[tuple[int, int], ...]  # (start, end) spans of `text` that remain after cleaning
     sha256: str
+    facts: ArticleFacts = field(default_factory=lambda: ArticleFacts("", False))
 
 
 @dataclass(frozen=True)
@@ -94,51 +98,129 @@ def _continues(previous: str, line: str) -> bool:
     return line[0].islower() or previous.endswith((",", "-", "–")) or len(previous) >= _WRAPPED_LINE_CHARS
 
 
-def title_of(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            prefix = _MARKUP_PREFIX.match(line)
-            return line[prefix.end() if prefix else 0 :].strip()
-    return ""
+# "by Cristian Florescu": a byline line.
+_BYLINE = re.compile(r"^by\s+([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})$")
+# "Pristina & Mitrovica, Kosovo - The ...": a dateline opening the first paragraph.
+_DATELINE = re.compile(r"^([A-Z][\w.&’' ]{1,40},\s*[A-Z][\w ]{1,30}?)\s+[-–—]\s+")
+# "... on the Serbian community./ REL (A2 Televizion)": the outlet credited at the end.
+_CREDIT = re.compile(r"/\s*([A-Z][\w .()&-]{1,60}?)\s*$")
+# A headline: a short first line that does not end like a sentence.
+_HEADLINE_WORDS = 30
+_DERIVED_TITLE_CHARS = 90
+
+
+@dataclass(frozen=True)
+class ArticleFacts:
+    """What an article says about itself: its title (the headline, or a short title derived from its
+    opening), and the byline, outlet and dateline where it states them ("" where it does not)."""
+
+    title: str
+    headline: bool
+    byline: str = ""
+    outlet: str = ""
+    dateline: str = ""
+
+
+def facts_of(text: str) -> ArticleFacts:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = _strip_markup(lines[0]) if lines else ""
+    byline = next((m.group(1) for line in lines[:6] if (m := _BYLINE.match(line))), "")
+    # A short line in capitals near the top ("RKS NEWS"), or a credit at the very end ("/ REL (A2 Televizion)").
+    outlet = next(
+        (line for line in lines[1:6] if line.isupper() and len(line.split()) <= 4 and not _SENTENCE_END.search(line)),
+        "",
+    )
+    credit = _CREDIT.search(lines[-1]) if lines else None
+    outlet = outlet or (credit.group(1).strip() if credit else "")
+    dateline = _DATELINE.match(first)
+    headline = len(first.split()) <= _HEADLINE_WORDS and not first.endswith(".") and not dateline
+    if headline:
+        title = first
+    else:
+        opening = first[dateline.end() :] if dateline else first
+        title = _shorten(opening, _DERIVED_TITLE_CHARS)
+    return ArticleFacts(title, headline, byline, outlet, dateline.group(1) if dateline else "")
+
+
+def _strip_markup(line: str) -> str:
+    prefix = _MARKUP_PREFIX.match(line)
+    return line[prefix.end() if prefix else 0 :].strip()
+
+
+def _shorten(text: str, chars: int) -> str:
+    """`text` cut at a word boundary to at most `chars` characters, with an ellipsis when cut."""
+    if len(text) <= chars:
+        return text
+    cut = text[: chars - 1].rsplit(" ", 1)[0].rstrip(",;:–—- ")
+    return f"{cut}…"
 
 
 def make_article(doc_id: str, text: str, title: str | None = None) -> Article:
-    """An article from its text; the title defaults to the first non-empty line."""
+    """An article from its text; the title, byline, outlet and dateline are read from the text unless the
+    title is given."""
+    facts = facts_of(text)
+    if title is not None:
+        facts = ArticleFacts(title, True)
     return Article(
         doc_id=doc_id,
-        title=title if title is not None else title_of(text),
+        title=facts.title,
         text=text,
         blocks=content_blocks(text),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        facts=facts,
     )
 
 
-def load_corpus(folder: Path) -> Corpus:
-    """Load every `.txt` and `.md` file of `folder`, skipping (with a warning) files that cannot be used."""
+def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Corpus:
+    """Load every `.txt` and `.md` file of `folder`, skipping (with a warning that names it) any file that
+    cannot be used: not a regular file inside the folder (a symlink that leads out of it, a FIFO, a
+    device), larger than `max_bytes`, not UTF-8 text, or empty."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}")
+    root = folder.resolve()
     articles: dict[str, Article] = {}
     skipped: list[SkippedFile] = []
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in ARTICLE_SUFFIXES:
             continue
-        reason = None
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            reason = f"not valid UTF-8 ({error.reason} at byte {error.start})"
-        except OSError as error:
-            reason = f"cannot be read ({error.strerror or error})"
-        else:
+        text, reason = _read_article(path, root, max_bytes)
+        if text is not None:
             article = make_article(path.stem, text)
             if not article.blocks:
                 reason = "empty (no text after removing page chrome)"
             elif article.doc_id in articles:
                 reason = f"another file already has the id {article.doc_id!r}"
+            else:
+                articles[article.doc_id] = article
         if reason:
             log.warning("skipping article %s: %s", path, reason)
             skipped.append(SkippedFile(path, reason))
-        else:
-            articles[article.doc_id] = article
     return Corpus(tuple(articles.values()), tuple(skipped))
+
+
+def _read_article(path: Path, root: Path, max_bytes: int) -> tuple[str | None, str]:
+    """The text of the regular file `path` inside `root`, or None and why it is skipped. The file is
+    opened without following a last symlink and without blocking, and checked on the opened descriptor."""
+    target = path.resolve()
+    if path.is_symlink() and not target.is_relative_to(root):
+        return None, f"a symlink that leads out of the corpus folder (to {target})"
+    try:
+        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as error:
+        return None, f"cannot be read ({error.strerror or error})"
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            return None, "not a regular file (a directory, FIFO, socket or device)"
+        if status.st_size > max_bytes:
+            return None, f"larger than the limit of {max_bytes:,} bytes ({status.st_size:,}; see max_article_bytes)"
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        return None, f"larger than the limit of {max_bytes:,} bytes (see max_article_bytes)"
+    if b"\0" in data:
+        return None, "binary, not text (it holds NUL bytes)"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as error:
+        return None, f"not valid UTF-8 ({error.reason} at byte {error.start})"

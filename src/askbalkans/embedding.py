@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+# Models are loaded from local folders only: no hub look-ups or telemetry (the assistant runs offline).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from askbalkans.config import DEFAULT_MODEL
 

@@ -1,24 +1,33 @@
-"""The Gradio chat page.
+"""The chat page: answers first, then one card per cited article; follow-ups read the session's own answers.
 
-The page is served at once while the model and index load in a background thread; questions asked
-before they are ready wait for them. The chat function is the API endpoint `/ask` (message in, the
-rendered reply out; the conversation is kept per client session), and `/answer` returns the whole
-answer as JSON.
+Each reply opens with the quoted answer sentences and their citation chips ([n]: hover for the source,
+click to open its card). Below, one collapsed card per cited article: its title, outlet, byline and
+dateline where the article states them, how many sentences are quoted from it; opened, its passages,
+each once, with every quoted sentence highlighted. Copying a reply gives plain text with its markers
+and a list of sources. The session's `Answer`s drive follow-up questions (rendered HTML is never read),
+and the browser keeps them, so a reload or a restart of the server keeps the conversation.
+
+API endpoints (gradio_client): `/ask` (question -> the rendered reply; the conversation is kept per
+client session) and `/answer` (question -> the whole answer as JSON).
 """
 
 from __future__ import annotations
 
 import html
-import logging
-import threading
-from collections.abc import Callable, Iterator
-
-import gradio as gr
+import os
+from collections.abc import Iterator
+from typing import Any
 
 from askbalkans.answer import Answer, Citation
-from askbalkans.assistant import Assistant
 
-log = logging.getLogger(__name__)
+# No analytics, version checks or hub look-ups: the page runs offline. Set before gradio is imported.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr  # noqa: E402  (after the environment above)
+
+from askbalkans.server import LOADING, AssistantLoader  # noqa: E402
 
 EXAMPLES = [
     "Who is the EU special representative for the Kosovo-Serbia dialogue?",
@@ -26,96 +35,195 @@ EXAMPLES = [
     "When did the attack in Banjska take place?",
     "What did Mark Rutte ask Kosovo and Serbia to do?",
 ]
-LOADING = "Loading the model and the index… the first start builds the index and can take a minute."
 # Concurrent questions: the assistant is thread-safe, and each takes a few tens of milliseconds.
 CONCURRENCY = 4
-CSS = """
-.askb-notice { color: var(--body-text-color-subdued); font-style: italic; margin: 0 0 .4em; }
-.askb-differ { font-weight: 600; margin: 0 0 .4em; }
-.askb-meta { color: var(--body-text-color-subdued); font-size: .85em; margin: .4em 0; }
-.askb-sources blockquote {
-  margin: .2em 0 .6em; padding-left: .6em; border-left: 3px solid var(--border-color-primary);
-}
-.askb-sources mark { background: #ffe58a; color: inherit; }
+# Replies kept in the browser for a reload (each a few kB).
+SAVED_TURNS = 50
+# The browser's copy of the conversation is only obfuscated by Gradio; a fixed key keeps it readable
+# after a restart of the server (a random one, Gradio's default, would lose it).
+BROWSER_STORAGE_KEY = "askbalkans-conversation"
+BROWSER_STORAGE_SECRET = "askbalkans-conversation-v1"
+
+FONT = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONT = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+# Colours chosen for a contrast of at least 4.5:1 on Gradio's light (#fff, #f4f4f5) and dark (#0b0f19,
+# #27272a) message backgrounds; the browser tests measure them.
+CSS = f"""
+body, gradio-app {{ font-family: {", ".join(f'"{f}"' if " " in f else f for f in FONT)}; }}
+#askb-chat .askb-answer {{ line-height: 1.5; }}
+#askb-chat .askb-lead {{ margin: 0 0 .35em; }}
+#askb-chat .askb-span {{ font-weight: 700; }}
+#askb-chat .askb-chip {{ font-size: .78em; text-decoration: none; padding: 0 .2em; border-radius: .3em;
+  color: #1d4ed8; background: #e0e7ff; white-space: nowrap; }}
+.dark #askb-chat .askb-chip {{ color: #dbeafe; background: #1e3a8a; }}
+#askb-chat .askb-meta, #askb-chat .askb-notice {{ font-size: .85em; color: #3f3f46; margin: .2em 0; }}
+.dark #askb-chat .askb-meta, .dark #askb-chat .askb-notice {{ color: #d4d4d8; }}
+#askb-chat .askb-notice {{ font-style: italic; }}
+#askb-chat .askb-differ {{ font-weight: 600; margin: 0 0 .3em; }}
+#askb-chat details.askb-card {{ border: 1px solid #a1a1aa; border-radius: .4em; margin: .3em 0; padding: .1em .5em; }}
+#askb-chat details.askb-card summary {{ cursor: pointer; font-size: .9em; }}
+#askb-chat details.askb-card blockquote {{ margin: .3em 0; padding-left: .5em; border-left: 3px solid #a1a1aa;
+  font-size: .9em; }}
+#askb-chat mark {{ background: #fde68a; color: #111827; padding: 0 .1em; }}
+.dark #askb-chat mark {{ background: #854d0e; color: #fefce8; }}
+#askb-chat .askb-plain {{ display: none; }}
+#askb-status {{ font-size: .9em; }}
+#askb-input textarea::placeholder {{ color: #5c5c66; opacity: 1; }}
+.dark #askb-input textarea::placeholder {{ color: #b4b4bd; }}
 """
 
+# In the page: the chips open their card; the copy button copies the plain text; screen readers read the
+# plain text; after each reply the view shows its start and the question box has the focus again.
+HEAD = """
+<script>
+(() => {
+  // Gradio puts a message's buttons after its row: the row a copy button belongs to.
+  const rowOf = (button) => {
+    let row = button.closest('.message-buttons');
+    while (row && !row.classList.contains('message-row')) { row = row.previousElementSibling; }
+    return row;
+  };
+  const plainOf = (row) => {
+    const plain = row.querySelector('.askb-plain');
+    if (plain) { return plain.textContent; }
+    const content = row.querySelector('.message-content');
+    return content ? content.innerText : null;
+  };
+  document.addEventListener('click', (event) => {
+    const chip = event.target.closest('a.askb-chip');
+    if (chip) {
+      event.preventDefault();
+      const card = document.getElementById(chip.getAttribute('href').slice(1));
+      if (card) { card.open = true; card.scrollIntoView({block: 'nearest'}); }
+      return;
+    }
+    const copy = event.target.closest('#askb-chat button[aria-label="Copy message"]');
+    const row = copy && rowOf(copy);
+    const text = row && plainOf(row);
+    if (text !== null && text !== undefined) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      navigator.clipboard.writeText(text);
+    }
+  }, true);
+  // Screen readers read a reply's plain text, not its markup.
+  const label = () => document.querySelectorAll('#askb-chat .askb-answer').forEach((answer) => {
+    const plain = answer.querySelector('.askb-plain');
+    const holder = answer.closest('[aria-label]');
+    if (plain && holder && holder.getAttribute('aria-label') !== plain.textContent) {
+      holder.setAttribute('aria-label', plain.textContent);
+    }
+  });
+  new MutationObserver(label).observe(document.documentElement, {childList: true, subtree: true});
+  // After a reply: show its start, and give the question box the focus again.
+  // The reply is rendered a moment after the event ends: wait for it (a new last row), then scroll.
+  window.askbalkansShowReply = () => {
+    const count = () => document.querySelectorAll('#askb-chat .message-row.bot-row .askb-answer').length;
+    const before = window.askbalkansReplies || 0;
+    const show = (tries) => {
+      const rows = document.querySelectorAll('#askb-chat .message-row.bot-row');
+      if (count() <= before && tries > 0) { requestAnimationFrame(() => show(tries - 1)); return; }
+      window.askbalkansReplies = count();
+      const last = rows[rows.length - 1];
+      if (last) { last.scrollIntoView({block: 'start'}); }
+      const box = document.querySelector('#askb-input textarea');
+      if (box) { box.focus({preventScroll: true}); }
+    };
+    requestAnimationFrame(() => show(120));
+  };
+})();
+</script>
+"""
+AFTER_REPLY_JS = "() => { window.askbalkansShowReply && window.askbalkansShowReply(); }"
 
-class AssistantLoader:
-    """Loads the Assistant in the background; `get` waits for it."""
 
-    def __init__(self, factory: Callable[[], Assistant]):
-        self._ready = threading.Event()
-        self._assistant: Assistant | None = None
-        self._error: Exception | None = None
-        threading.Thread(target=self._load, args=(factory,), name="askbalkans-loader", daemon=True).start()
-
-    def _load(self, factory: Callable[[], Assistant]) -> None:
-        try:
-            self._assistant = factory()
-        except Exception as error:  # shown on the page instead of a dead spinner
-            log.exception("loading the assistant failed")
-            self._error = error
-        self._ready.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
-
-    def get(self) -> Assistant:
-        self._ready.wait()
-        if self._assistant is None:
-            raise RuntimeError(f"the assistant could not start: {self._error}") from self._error
-        return self._assistant
-
-    def status(self) -> str:
-        if not self.ready:
-            return LOADING
-        assistant = self._assistant
-        if assistant is None:
-            return f"The assistant could not start: {html.escape(str(self._error))}"
-        skipped = "".join(
-            f" Skipped {html.escape(s.path.name)}: {html.escape(s.reason)}." for s in assistant.corpus.skipped
-        )
-        return f"Ready: {html.escape(assistant.status)}.{skipped}"
+# --- rendering ----------------------------------------------------------------------------------
 
 
-def render_answer(answer: Answer) -> str:
-    """The chat reply as one line of HTML; every piece of article or user text is escaped."""
+def render_answer(answer: Answer, turn: int = 0) -> str:
+    """The reply as HTML: the answer first, then a card per cited article; every piece of article or user
+    text is escaped. `turn` keeps the ids of this reply's cards apart from other replies'."""
+    citations = {c.marker: c for c in answer.citations}
+    article_of = {c.marker: c.doc_id for c in answer.citations}
+    card_ids = {doc_id: f"askb-{turn}-{number}" for number, doc_id in enumerate(dict.fromkeys(article_of.values()))}
     parts = ['<div class="askb-answer">']
-    parts += [f'<p class="askb-notice">{html.escape(notice)}</p>' for notice in answer.notices]
     if answer.sources_differ:
-        parts.append('<p class="askb-differ">The sources differ; each is quoted below.</p>')
-    quoted = " ".join(
-        html.escape(quote.text) + "".join(f"<sup>[{m}]</sup>" for m in quote.markers) for quote in answer.quotes
-    )
-    parts.append(f"<p>{quoted or html.escape(answer.text)}</p>")
+        parts.append('<p class="askb-differ">The sources differ; each is quoted.</p>')
+    sentences = []
+    for quote in answer.quotes:
+        chips = "".join(_chip(citations[m], card_ids[article_of[m]]) for m in quote.markers)
+        sentences.append(f"{_with_answer_span(quote.text, quote.answer_span)}{chips}")
+    parts.append(f'<p class="askb-lead">{" ".join(sentences) or html.escape(answer.text)}</p>')
+    parts += [f'<p class="askb-notice">{html.escape(notice)}</p>' for notice in answer.notices]
     if answer.citations:
         parts.append(f'<p class="askb-meta">Confidence {answer.confidence:.2f}</p>')
-        parts.append('<div class="askb-sources"><b>Sources</b><ol>')
-        parts += [_render_citation(c) for c in answer.citations]
-        parts.append("</ol></div>")
+        parts += [_card(doc_id, card_ids[doc_id], answer) for doc_id in card_ids]
+    parts.append(f'<div class="askb-plain">{html.escape(plain_answer(answer))}</div>')
     parts.append("</div>")
     return "".join(parts).replace("\n", " ")
 
 
-def _render_citation(citation: Citation) -> str:
-    title = citation.title if len(citation.title) <= 120 else citation.title[:117] + "…"
-    before, found, after = citation.passage.partition(citation.sentence)
-    passage = (
-        f"{html.escape(before)}<mark>{html.escape(found)}</mark>{html.escape(after)}"
-        if found
-        else html.escape(citation.passage)
-    )
+def _chip(citation: Citation, card_id: str) -> str:
+    tip = html.escape(f"[{citation.marker}] {citation.title}", quote=True)
+    label = html.escape(f"source {citation.marker}: {citation.title}", quote=True)
     return (
-        f'<li value="{citation.marker}"><b>{html.escape(title)}</b> '
-        f'<span class="askb-meta">({html.escape(citation.doc_id)}, characters {citation.start}–{citation.end})</span>'
-        f"<blockquote>{passage}</blockquote></li>"
+        f'<sup><a class="askb-chip" href="#{card_id}" title="{tip}" aria-label="{label}">[{citation.marker}]</a></sup>'
     )
+
+
+def _with_answer_span(text: str, span: tuple[int, int] | None) -> str:
+    if not span:
+        return html.escape(text)
+    start, end = span
+    found = f'<span class="askb-span">{html.escape(text[start:end])}</span>'
+    return f"{html.escape(text[:start])}{found}{html.escape(text[end:])}"
+
+
+def _card(doc_id: str, card_id: str, answer: Answer) -> str:
+    """One cited article: a line when collapsed; its passages, each once, quoted sentences highlighted."""
+    own = [c for c in answer.citations if c.doc_id == doc_id]
+    first = own[0]
+    facts = " · ".join(f for f in (first.outlet, f"by {first.byline}" if first.byline else "", first.dateline) if f)
+    markers = "".join(f"[{c.marker}]" for c in own)
+    quoted = len({c.sentence for c in own})
+    summary = (
+        f"<b>{html.escape(first.title)}</b>"
+        + (f' <span class="askb-meta">{html.escape(facts)}</span>' if facts else "")
+        + f' <span class="askb-meta">{quoted} sentence{"s" if quoted > 1 else ""} quoted {markers}</span>'
+    )
+    passages = []
+    for passage in dict.fromkeys(c.passage for c in own):
+        highlighted = html.escape(passage)
+        for sentence in {c.sentence for c in own if c.sentence in passage}:
+            escaped = html.escape(sentence)
+            highlighted = highlighted.replace(escaped, f"<mark>{escaped}</mark>", 1)
+        passages.append(f"<blockquote>{highlighted}</blockquote>")
+    return f'<details class="askb-card" id="{card_id}"><summary>{summary}</summary>{"".join(passages)}</details>'
+
+
+def plain_answer(answer: Answer) -> str:
+    """The reply as plain text: the answer with its [n] markers, then the list of sources."""
+    lines = [answer.text, *answer.notices]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for citation in answer.citations:
+            facts = ", ".join(f for f in (citation.outlet, citation.byline, citation.dateline) if f)
+            lines.append(f"[{citation.marker}] {citation.title}" + (f" ({facts})" if facts else ""))
+    return "\n".join(lines)
+
+
+def user_bubble(question: str) -> str:
+    """The user's own text, shown as it was typed: no markup, links or images are rendered from it."""
+    return html.escape(question)
+
+
+# --- the page -----------------------------------------------------------------------------------
 
 
 def build_app(loader: AssistantLoader) -> gr.Blocks:
-    def chat(message: str, history: list[dict], answers: list[Answer]) -> Iterator[tuple[str, list[Answer]]]:
-        # The session's own Answers carry the conversation: the rendered replies are never parsed.
+    def ask_question(question: str, answers: list[Answer]) -> Iterator[tuple[str, list[Answer]]]:
         if not loader.ready:
             yield LOADING, answers
         try:
@@ -123,33 +231,94 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
         except RuntimeError as error:
             yield html.escape(str(error)), answers
             return
-        answer = assistant.ask(message, history=answers)
-        yield render_answer(answer), [*answers, answer]
+        answer = assistant.ask(question, history=answers)
+        yield render_answer(answer, len(answers)), [*answers, answer]
 
-    def answer(question: str) -> dict:
-        """The whole answer to `question` as JSON (text, citations, confidence, abstained, ...)."""
+    def submit(message: str, chat: list[dict]) -> tuple[Any, Any, Any]:
+        question = (message or "").strip()
+        if not question:  # an empty or blank submit is ignored
+            return gr.skip(), gr.skip(), gr.skip()
+        return "", [*chat, {"role": "user", "content": user_bubble(question)}], question
+
+    def respond(question: str, chat: list[dict], answers: list[Answer]) -> Iterator[tuple[Any, Any, Any]]:
+        for reply, answered in ask_question(question, answers):
+            saved = [a.to_dict() for a in answered][-SAVED_TURNS:]
+            yield [*chat, {"role": "assistant", "content": reply}], answered, saved
+
+    def restore(saved: list[dict]) -> tuple[list[dict], list[Answer]]:
+        try:
+            answers = [Answer.from_dict(item) for item in saved or []]
+        except (KeyError, TypeError, ValueError):  # saved by another version: start afresh
+            return [], []
+        chat = []
+        for turn, answer in enumerate(answers):
+            chat += [
+                {"role": "user", "content": user_bubble(answer.question)},
+                {"role": "assistant", "content": render_answer(answer, turn)},
+            ]
+        return chat, answers
+
+    def answer_json(question: str) -> dict:
+        """The whole answer to `question` as JSON (text, quotes, citations, confidence, abstained, ...)."""
         return loader.get().ask(question).to_dict()
 
-    with gr.Blocks(title="AskBalkans") as app:
+    with gr.Blocks(title="AskBalkans", analytics_enabled=False) as app:
         gr.Markdown(
             "# AskBalkans\nAsk about the Kosovo–Serbia dialogue. Every answer is quoted from the articles, "
             "with a citation for each sentence; when the articles do not say, the assistant says so."
         )
-        status = gr.Markdown(loader.status())
-        chatbot = gr.Chatbot(height=520, latex_delimiters=[], label="AskBalkans", buttons=["copy"])
+        status = gr.Markdown(loader.status(), elem_id="askb-status")
+        chatbot = gr.Chatbot(
+            elem_id="askb-chat",
+            label="Conversation",
+            height="62vh",
+            min_height=320,
+            render_markdown=False,
+            sanitize_html=True,
+            latex_delimiters=[],
+            autoscroll=False,
+            buttons=["copy"],
+            feedback_options=None,
+            placeholder="Ask a question below; answers are quoted from the articles, with their sources.",
+        )
+        textbox = gr.Textbox(
+            elem_id="askb-input",
+            label="Your question",
+            placeholder="For example: How many troops serve in KFOR?",
+            submit_btn="Send",
+            autofocus=True,
+            max_lines=6,
+        )
+        with gr.Row():
+            gr.Examples(EXAMPLES, inputs=[textbox], label="Examples")
+            clear = gr.Button("Clear conversation", variant="secondary", size="sm", scale=0)
         answers = gr.State([])
-        gr.ChatInterface(
-            chat,
-            chatbot=chatbot,
-            additional_inputs=[answers],
-            additional_outputs=[answers],
-            examples=[[example] for example in EXAMPLES],
+        pending = gr.State("")
+        saved = gr.BrowserState([], storage_key=BROWSER_STORAGE_KEY, secret=BROWSER_STORAGE_SECRET)
+
+        textbox.submit(
+            submit, [textbox, chatbot], [textbox, chatbot, pending], queue=False, api_visibility="private"
+        ).then(respond, [pending, chatbot, answers], [chatbot, answers, saved], api_visibility="private").then(
+            None, None, None, js=AFTER_REPLY_JS, api_visibility="private"
+        )
+        clear.click(lambda: ([], [], [], ""), None, [chatbot, answers, saved, textbox], api_visibility="private").then(
+            None, None, None, js=AFTER_REPLY_JS, api_visibility="private"
+        )
+        app.load(restore, [saved], [chatbot, answers], api_visibility="private")
+
+        # The API: the same conversation per client session, without the page's components.
+        api_question = gr.Textbox(visible=False)
+        api_reply = gr.HTML(visible=False)
+        api_question.submit(
+            ask_question,
+            [api_question, answers],
+            [api_reply, answers],
             api_name="ask",
             api_description="Answer a question, with the session's conversation as context; returns the reply as HTML.",
             concurrency_limit=CONCURRENCY,
-            flagging_mode="never",
         )
-        gr.api(answer, api_name="answer", concurrency_limit=CONCURRENCY)
+        gr.api(answer_json, api_name="answer", concurrency_limit=CONCURRENCY)
+
         timer = gr.Timer(1.0, active=not loader.ready)
         timer.tick(
             lambda: (loader.status(), gr.Timer(active=not loader.ready)),
@@ -161,7 +330,5 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, **assistant_options) -> None:
-    """Serve the chat page (blocking); `assistant_options` go to `Assistant`."""
-    loader = AssistantLoader(lambda: Assistant(**{k: v for k, v in assistant_options.items() if v is not None}))
-    build_app(loader).queue(default_concurrency_limit=CONCURRENCY).launch(server_name=host, server_port=port, css=CSS)
+def theme() -> gr.themes.Base:
+    return gr.themes.Default(font=FONT, font_mono=MONO_FONT)

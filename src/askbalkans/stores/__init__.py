@@ -10,7 +10,7 @@ in slot s has the id `chunk_id(s, n)`. Neighbouring sentences of an article thus
 and an id says which article it belongs to, in every store.
 
 `open_store(settings)` builds the store the settings name: "embedded" (FAISS and BM25 files in
-`index_dir`, the default).
+`index_dir`, the default) or "milvus" (a Milvus server at `milvus_uri`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ class ArticleRecord:
     title: str
     sentences: int
     passages: int
+    byline: str = ""  # what the article states about itself (corpus.ArticleFacts)
+    outlet: str = ""
+    dateline: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,6 @@ class Store(Protocol):
 
     description: str  # for messages: "index/ (embedded)"
 
-    def stored(self, spec: Mapping[str, Any]) -> dict[str, ArticleRecord]:
-        """The articles stored under `spec` (format, settings, dimension); raises StaleIndex when what is
-        stored was built under another spec, or is missing or damaged."""
-        ...
-
     def update(
         self,
         spec: Mapping[str, Any],
@@ -146,7 +144,8 @@ class Store(Protocol):
         ...
 
     def open(self, spec: Mapping[str, Any]) -> Index:
-        """A snapshot for reading; raises StaleIndex like `stored`."""
+        """A snapshot for reading; raises StaleIndex when what is stored was built under another spec
+        (format, settings, model dimension, tagger), or is missing or damaged."""
         ...
 
 
@@ -170,4 +169,10 @@ def open_store(settings: Settings) -> Store:
         from askbalkans.stores.embedded import EmbeddedStore
 
         return EmbeddedStore(settings.index_dir)
-    raise SettingError(f"store must be one of: embedded; got {settings.store!r}")
+    if settings.store == "milvus":
+        from askbalkans.stores.milvus import MilvusStore
+
+        return MilvusStore(
+            settings.milvus_uri, settings.milvus_collection, settings.milvus_token, settings.milvus_database
+        )
+    raise SettingError(f"store must be one of: embedded, milvus; got {settings.store!r}")

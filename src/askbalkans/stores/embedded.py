@@ -37,6 +37,11 @@ PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentences.npz"
 LEXICAL = "lexical.npz"
 _GENERATION_PREFIX = "gen-"
+_READ_ATTEMPTS = 3
+
+
+class _GenerationGone(Exception):
+    """The generation being read was replaced (and removed) by an update meanwhile."""
 
 
 class FaissDenseIndex:
@@ -125,15 +130,30 @@ class EmbeddedStore:
     # --- reading ------------------------------------------------------------------------------------
 
     def _read_generation(self, spec: Mapping[str, Any]) -> tuple[Path, dict[str, Any], dict[str, bytes]]:
-        """The current generation's folder, manifest and verified file contents."""
+        """The current generation's folder, manifest and verified file contents. A generation that an
+        update removes while it is being read is read again from the new `CURRENT`."""
+        for _ in range(_READ_ATTEMPTS - 1):
+            try:
+                return self._read_current(spec)
+            except _GenerationGone:
+                continue
+        try:
+            return self._read_current(spec)
+        except _GenerationGone as gone:
+            raise StaleIndex(str(gone)) from None
+
+    def _read_current(self, spec: Mapping[str, Any]) -> tuple[Path, dict[str, Any], dict[str, bytes]]:
         pointer = self.folder / CURRENT
         if not pointer.is_file():
             raise StaleIndex(f"no index in {self.folder} yet")
-        generation = self.folder / pointer.read_text("utf-8").strip()
+        name = pointer.read_text("utf-8").strip()
+        generation = self.folder / name
         try:
             manifest = json.loads((generation / MANIFEST).read_bytes())
             recorded = dict(manifest["files"])
         except FileNotFoundError as error:
+            if self._replaced(name):
+                raise _GenerationGone(f"generation {name} was replaced while being read") from error
             raise StaleIndex(f"the index manifest is missing ({error.filename})") from error
         except (ValueError, KeyError, TypeError) as error:
             raise StaleIndex(f"the manifest is corrupt ({error})") from error
@@ -141,19 +161,24 @@ class EmbeddedStore:
         if mismatch:
             raise StaleIndex(mismatch)
         contents = {}
-        for name, checksum in recorded.items():
+        for file, checksum in recorded.items():
             try:
-                data = (generation / name).read_bytes()
+                data = (generation / file).read_bytes()
             except FileNotFoundError:
-                raise StaleIndex(f"index file {name} is missing") from None
+                if self._replaced(name):
+                    raise _GenerationGone(f"generation {name} was replaced while being read") from None
+                raise StaleIndex(f"index file {file} is missing") from None
             if hashlib.sha256(data).hexdigest() != checksum:
-                raise StaleIndex(f"index file {name} is corrupt (checksum mismatch)")
-            contents[name] = data
+                raise StaleIndex(f"index file {file} is corrupt (checksum mismatch)")
+            contents[file] = data
         return generation, manifest, contents
 
-    def stored(self, spec: Mapping[str, Any]) -> dict[str, ArticleRecord]:
-        _, manifest, _ = self._read_generation(spec)
-        return {a["doc_id"]: ArticleRecord(**a) for a in manifest["articles"]}
+    def _replaced(self, generation: str) -> bool:
+        """Whether `CURRENT` now names another generation than `generation`."""
+        try:
+            return (self.folder / CURRENT).read_text("utf-8").strip() != generation
+        except FileNotFoundError:
+            return False
 
     def open(self, spec: Mapping[str, Any]) -> Index:
         _, manifest, contents = self._read_generation(spec)

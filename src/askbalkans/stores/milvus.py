@@ -1,0 +1,399 @@
+"""The Milvus store: passages, sentences and their vectors in a Milvus server (standalone, a distributed
+cluster, or Milvus Lite's server for development), chosen with `ASKBALKANS_STORE=milvus`.
+
+Three collections, named after `Settings.milvus_collection`:
+- `<name>_passages`: id (the chunk id), doc_id, slot, number, first and end sentence, the passage text,
+  its lexical terms (our stemmed terms joined by spaces, matched by Milvus's server-side BM25 function
+  into a sparse vector), and its dense vector (HNSW, inner product).
+- `<name>_sentences`: id, doc_id, slot, number, character span, text, whether it leans on the previous
+  one, its typed spans (JSON) and its dense vector.
+- `<name>_meta`: the index spec, the acronyms, and one record per article (its SHA-256 and slot), keyed.
+
+Dense and BM25 candidates are fetched by two separate searches and fused by the retriever with the same
+weights as for the embedded store, so both stores give the same answers on clear-cut questions (BM25
+statistics differ a little: Milvus Lite computes them per segment).
+
+Updates: new rows go in under new slots, then the article records are switched to them, then the old
+rows are deleted; a reader only uses rows whose slot is an article's current one. An update stopped at
+any moment thus leaves every article either as it was or as it became, never a removed article's rows
+in use; the rows it leaves behind are deleted by the next update.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from askbalkans.chunker import Passage, Sentence
+from askbalkans.errors import StoreError
+from askbalkans.stores import (
+    ArticleEntry,
+    ArticleRecord,
+    Ids,
+    Index,
+    StaleIndex,
+    chunk_id,
+    describe_mismatch,
+    slot_of,
+)
+from askbalkans.tagging import Span
+from askbalkans.text import lexical_terms
+
+log = logging.getLogger(__name__)
+
+BM25_K1 = 1.5  # as the embedded store's (bm25.K1, bm25.B)
+BM25_B = 0.75
+_BATCH = 500
+_TEXT_CHARS = 65_535
+_CACHE_ROWS = 20_000
+_SPEC_KEY, _ACRONYMS_KEY, _ARTICLE_PREFIX, _PENDING_KEY = "spec", "acronyms", "article:", "pending"
+
+
+def _connect(uri: str, token: str, database: str) -> Any:
+    from pymilvus import MilvusClient, MilvusException
+
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # it logs each refused connection in full
+    try:
+        client = MilvusClient(uri=uri, token=token or "", db_name=database or "")
+        client.list_collections()
+    except MilvusException as error:
+        raise StoreError(
+            f"cannot reach the Milvus server at {uri} ({error.message}); start it, or set ASKBALKANS_MILVUS_URI"
+        ) from None
+    return client
+
+
+class MilvusStore:
+    def __init__(self, uri: str, collection: str, token: str = "", database: str = ""):
+        self.client = _connect(uri, token, database)
+        self.names = {kind: f"{collection}_{kind}" for kind in ("passages", "sentences", "meta")}
+        self.description = f"{uri} (Milvus, collections {collection}_*)"
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, Any]:
+        if not self.client.has_collection(self.names["meta"]):
+            raise StaleIndex(f"no index in {self.description} yet")
+        self._load_all()
+        rows = _query_all(self.client, self.names["meta"], ["key", "value"])
+        return {row["key"]: json.loads(row["value"]) for row in rows}
+
+    def _load_all(self) -> None:
+        for name in self.names.values():
+            if self.client.has_collection(name):
+                self.client.load_collection(name)  # after a restart of the server, nothing is loaded
+
+    def open(self, spec: Mapping[str, Any]) -> Index:
+        meta = self._meta()
+        if _SPEC_KEY not in meta:
+            raise StaleIndex(f"the index in {self.description} is incomplete")
+        mismatch = describe_mismatch(meta[_SPEC_KEY], spec)
+        if mismatch:
+            raise StaleIndex(mismatch)
+        articles = {
+            value["doc_id"]: ArticleRecord(**value) for key, value in meta.items() if key.startswith(_ARTICLE_PREFIX)
+        }
+        live = {record.slot for record in articles.values()}
+        chunks = MilvusChunkStore(self.client, self.names, live)
+        return Index(
+            articles=articles,
+            chunks=chunks,
+            passage_vectors=MilvusDenseIndex(self.client, self.names["passages"], live, chunks),
+            sentence_vectors=MilvusDenseIndex(self.client, self.names["sentences"], live, chunks),
+            lexical=MilvusLexicalIndex(self.client, self.names["passages"], live),
+            acronyms=meta.get(_ACRONYMS_KEY, {}),
+            passage_count=sum(r.passages for r in articles.values()),
+            sentence_count=sum(r.sentences for r in articles.values()),
+        )
+
+    # --- writing ------------------------------------------------------------------------------------
+
+    def update(
+        self,
+        spec: Mapping[str, Any],
+        remove: Iterable[str],
+        add: Iterable[ArticleEntry],
+        acronyms: Mapping[str, list[str]],
+    ) -> None:
+        entries, removed = list(add), set(remove)
+        try:
+            meta = self._meta()
+            current = describe_mismatch(meta.get(_SPEC_KEY, {}), spec) == "" and _SPEC_KEY in meta
+        except StaleIndex:
+            meta, current = {}, False
+        if not current:  # another spec (or nothing usable): start from empty collections
+            self._create(int(spec["dimension"]))
+            meta = {}
+        records = {k[len(_ARTICLE_PREFIX) :]: v for k, v in meta.items() if k.startswith(_ARTICLE_PREFIX)}
+        # Rows a stopped update left behind, then the rows this update is about to write, are "pending":
+        # rows of those slots are not in use, and are deleted if this update stops too.
+        self._delete_slots(meta.get(_PENDING_KEY, []))
+        pending = [entry.record.slot for entry in entries]
+        self._put_meta({_PENDING_KEY: pending})
+        self._insert(entries, dict(acronyms))
+        if meta.get(_ACRONYMS_KEY, {}) != dict(acronyms) and records:
+            self._relex(dict(acronyms), {r["slot"] for d, r in records.items() if d not in removed})
+        self._put_meta({_SPEC_KEY: dict(spec), _ACRONYMS_KEY: dict(acronyms)})
+        self._put_meta({f"{_ARTICLE_PREFIX}{e.record.doc_id}": asdict(e.record) for e in entries})
+        gone = [doc_id for doc_id in removed if doc_id not in {e.record.doc_id for e in entries}]
+        self._delete_meta([f"{_ARTICLE_PREFIX}{doc_id}" for doc_id in gone])
+        self._delete_slots([records[doc_id]["slot"] for doc_id in removed if doc_id in records])
+        self._put_meta({_PENDING_KEY: []})
+        for name in self.names.values():
+            self.client.flush(name)
+
+    def _create(self, dimension: int) -> None:
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+        for name in self.names.values():
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+        passages = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        passages.add_field("id", DataType.INT64, is_primary=True)
+        for field in ("slot", "number", "first_sentence", "end_sentence"):
+            passages.add_field(field, DataType.INT64)
+        passages.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+        passages.add_field("text", DataType.VARCHAR, max_length=_TEXT_CHARS)
+        passages.add_field("lexical", DataType.VARCHAR, max_length=_TEXT_CHARS, enable_analyzer=True)
+        passages.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        passages.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
+        passages.add_function(
+            Function(
+                name="lexical_bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["lexical"],
+                output_field_names=["sparse"],
+            )
+        )
+        sentences = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        sentences.add_field("id", DataType.INT64, is_primary=True)
+        for field in ("slot", "number", "start", "end"):
+            sentences.add_field(field, DataType.INT64)
+        sentences.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+        sentences.add_field("leans", DataType.BOOL)
+        sentences.add_field("text", DataType.VARCHAR, max_length=_TEXT_CHARS)
+        sentences.add_field("spans", DataType.VARCHAR, max_length=_TEXT_CHARS)
+        sentences.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
+        meta = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=2048)
+        meta.add_field("value", DataType.VARCHAR, max_length=_TEXT_CHARS)
+        meta.add_field("dummy", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
+
+        bm25: dict[str, float] = {"bm25_k1": BM25_K1, "bm25_b": BM25_B}
+        hnsw: dict[str, float] = {"M": 16, "efConstruction": 200}
+        indexes_of: list[tuple[str, Any, list[tuple[str, str, str, dict[str, float]]]]] = [
+            (
+                self.names["passages"],
+                passages,
+                [("dense", "HNSW", "IP", hnsw), ("sparse", "SPARSE_INVERTED_INDEX", "BM25", bm25)],
+            ),
+            (self.names["sentences"], sentences, [("dense", "HNSW", "IP", hnsw)]),
+            (self.names["meta"], meta, [("dummy", "FLAT", "L2", {})]),
+        ]
+        for name, schema, indexes in indexes_of:
+            params = self.client.prepare_index_params()
+            for field, kind, metric, options in indexes:
+                # Milvus Lite reads index options from a nested "params"; Milvus reads them flat.
+                params.add_index(
+                    field_name=field, index_type=kind, metric_type=metric, params={**options, "params": options}
+                )
+            self.client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
+
+    def _insert(self, entries: list[ArticleEntry], acronyms: dict[str, list[str]]) -> None:
+        passage_rows, sentence_rows = [], []
+        for entry in entries:
+            slot, doc_id = entry.record.slot, entry.record.doc_id
+            for passage, vector in zip(entry.chunks.passages, entry.passage_vectors, strict=True):
+                passage_rows.append(
+                    {
+                        "id": chunk_id(slot, passage.number),
+                        "slot": slot,
+                        "number": passage.number,
+                        "first_sentence": passage.first_sentence,
+                        "end_sentence": passage.end_sentence,
+                        "doc_id": doc_id,
+                        "text": passage.text[:_TEXT_CHARS],
+                        "lexical": _lexical(entry.record.title, passage.text, acronyms),
+                        "dense": vector.tolist(),
+                    }
+                )
+            for sentence, vector in zip(entry.chunks.sentences, entry.sentence_vectors, strict=True):
+                sentence_rows.append(
+                    {
+                        "id": chunk_id(slot, sentence.number),
+                        "slot": slot,
+                        "number": sentence.number,
+                        "start": sentence.start,
+                        "end": sentence.end,
+                        "doc_id": doc_id,
+                        "leans": sentence.leans_on_previous,
+                        "text": sentence.text[:_TEXT_CHARS],
+                        "spans": json.dumps([[s.type, s.start, s.end] for s in sentence.spans]),
+                        "dense": vector.tolist(),
+                    }
+                )
+        for name, rows in ((self.names["passages"], passage_rows), (self.names["sentences"], sentence_rows)):
+            for start in range(0, len(rows), _BATCH):
+                self.client.insert(name, rows[start : start + _BATCH])
+
+    def _relex(self, acronyms: dict[str, list[str]], slots: set[int]) -> None:
+        """New acronyms change what every passage matches: rewrite the lexical terms of the kept ones."""
+        fields = ["id", "slot", "number", "first_sentence", "end_sentence", "doc_id", "text", "dense"]
+        titles = {
+            value["slot"]: value["title"] for key, value in self._meta().items() if key.startswith(_ARTICLE_PREFIX)
+        }
+        rows = [r for r in _query_all(self.client, self.names["passages"], fields) if r["slot"] in slots]
+        for row in rows:
+            row["lexical"] = _lexical(titles.get(row["slot"], ""), row["text"], acronyms)
+        for start in range(0, len(rows), _BATCH):
+            self.client.upsert(self.names["passages"], rows[start : start + _BATCH])
+
+    def _put_meta(self, values: Mapping[str, Any]) -> None:
+        rows = [{"key": key, "value": json.dumps(value), "dummy": [0.0, 0.0]} for key, value in values.items()]
+        if rows:
+            self.client.upsert(self.names["meta"], rows)
+
+    def _delete_meta(self, keys: list[str]) -> None:
+        if keys:
+            self.client.delete(self.names["meta"], filter=f"key in {json.dumps(keys)}")
+
+    def _delete_slots(self, slots: Iterable[int]) -> None:
+        slots = sorted(set(slots))
+        if slots:
+            for kind in ("passages", "sentences"):
+                self.client.delete(self.names[kind], filter=f"slot in {json.dumps(slots)}")
+
+
+def _lexical(title: str, text: str, acronyms: dict[str, list[str]]) -> str:
+    # Our own terms (stemmed, acronyms joined), which Milvus's standard analyzer splits at the spaces.
+    return " ".join(lexical_terms(title, text, acronyms))[:_TEXT_CHARS] or "_"
+
+
+def _query_all(client: Any, collection: str, fields: list[str]) -> list[dict[str, Any]]:
+    iterator = client.query_iterator(collection, batch_size=1000, output_fields=fields)
+    rows: list[dict[str, Any]] = []
+    try:
+        while batch := iterator.next():
+            rows += batch
+    finally:
+        iterator.close()
+    return rows
+
+
+def _ids_filter(ids: Sequence[int]) -> str:
+    return f"id in {json.dumps([int(i) for i in ids])}"
+
+
+class MilvusChunkStore:
+    """Sentences and passages fetched by id, kept in a bounded cache (rows never change under an id:
+    a changed article gets a new slot)."""
+
+    def __init__(self, client: Any, names: Mapping[str, str], live: set[int]):
+        self.client = client
+        self.names = names
+        self.live = live
+        self._rows: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+
+    def rows(self, kind: str, ids: Iterable[int], fields: list[str]) -> dict[int, dict[str, Any]]:
+        wanted = [int(i) for i in dict.fromkeys(ids) if slot_of(int(i)) in self.live]
+        missing = [i for i in wanted if (kind, i) not in self._rows]
+        for start in range(0, len(missing), _BATCH):
+            batch = missing[start : start + _BATCH]
+            for row in self.client.query(self.names[kind], filter=_ids_filter(batch), output_fields=fields):
+                self._rows[(kind, int(row["id"]))] = row
+        while len(self._rows) > _CACHE_ROWS:
+            self._rows.popitem(last=False)
+        return {i: self._rows[(kind, i)] for i in wanted if (kind, i) in self._rows}
+
+    def passages(self, ids: Ids) -> list[Passage]:
+        rows = self.rows("passages", ids, _PASSAGE_FIELDS)
+        return [
+            Passage(r["doc_id"], r["number"], r["first_sentence"], r["end_sentence"], r["text"])
+            for r in (rows[int(i)] for i in ids)
+        ]
+
+    def sentences(self, ids: Iterable[int]) -> dict[int, Sentence]:
+        return {
+            i: Sentence(
+                r["doc_id"],
+                r["number"],
+                r["start"],
+                r["end"],
+                r["text"],
+                r["leans"],
+                tuple(Span(kind, first, last) for kind, first, last in json.loads(r["spans"])),
+            )
+            for i, r in self.rows("sentences", ids, _SENTENCE_FIELDS).items()
+        }
+
+
+_PASSAGE_FIELDS = ["id", "doc_id", "number", "first_sentence", "end_sentence", "text", "dense"]
+_SENTENCE_FIELDS = ["id", "doc_id", "number", "start", "end", "text", "leans", "spans", "dense"]
+
+
+class MilvusDenseIndex:
+    """Dense search in one collection; the vectors of ids come from the chunk store's cache."""
+
+    def __init__(self, client: Any, collection: str, live: set[int], chunks: MilvusChunkStore):
+        self.client = client
+        self.collection = collection
+        self.live = live
+        self.kind = "passages" if collection.endswith("_passages") else "sentences"
+        self.chunks = chunks
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        hits = self.client.search(
+            self.collection,
+            data=[query.tolist()],
+            anns_field="dense",
+            limit=k,
+            search_params={"metric_type": "IP", "params": {"ef": max(64, 2 * k)}},
+        )[0]
+        kept = [(int(h["id"]), float(h["distance"])) for h in hits if slot_of(int(h["id"])) in self.live]
+        return np.array([i for i, _ in kept], dtype=np.int64), np.array([d for _, d in kept], dtype=np.float32)
+
+    def vectors(self, ids: Ids) -> np.ndarray:
+        fields = _PASSAGE_FIELDS if self.kind == "passages" else _SENTENCE_FIELDS
+        rows = self.chunks.rows(self.kind, ids, fields)
+        return np.array([rows[int(i)]["dense"] for i in ids], dtype=np.float32)
+
+    def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
+        return self.vectors(ids) @ query
+
+
+class MilvusLexicalIndex:
+    """BM25 by Milvus's own function over the passages' lexical terms."""
+
+    def __init__(self, client: Any, collection: str, live: set[int]):
+        self.client = client
+        self.collection = collection
+        self.live = live
+
+    def _search(self, terms: Sequence[str], k: int, ids: Sequence[int] | None = None) -> dict[int, float]:
+        if not terms or k <= 0:
+            return {}
+        hits = self.client.search(
+            self.collection,
+            data=[" ".join(terms)],
+            anns_field="sparse",
+            limit=k,
+            filter=_ids_filter(ids) if ids is not None else "",
+            search_params={"metric_type": "BM25"},
+        )[0]
+        # Milvus Lite gives BM25 scores negated (best first all the same); Milvus gives them positive.
+        return {int(h["id"]): abs(float(h["distance"])) for h in hits if slot_of(int(h["id"])) in self.live}
+
+    def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        found = sorted(self._search(terms, k).items(), key=lambda item: -item[1])
+        return np.array([i for i, _ in found], dtype=np.int64), np.array([s for _, s in found], dtype=np.float32)
+
+    def scores(self, terms: Sequence[str], ids: Ids) -> np.ndarray:
+        wanted = [int(i) for i in ids]
+        found = self._search(terms, len(wanted), wanted) if wanted else {}
+        return np.array([found.get(i, 0.0) for i in wanted], dtype=np.float32)

@@ -1,0 +1,105 @@
+"""The Milvus store against a real server process (Milvus Lite's, or ASKBALKANS_MILVUS_URI's)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from askbalkans import Assistant, Settings
+from askbalkans.errors import StoreError
+from askbalkans.evaluation.metrics import contains_answer
+from askbalkans.server import free_port
+from askbalkans.stores import open_store
+from askbalkans.stores.milvus import MilvusStore
+from test_assistant import KNOWN
+
+pytestmark = pytest.mark.e2e
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def milvus_store(milvus_uri) -> MilvusStore:
+    """A store in collections of their own, so that tests do not see each other's articles."""
+    return MilvusStore(milvus_uri, f"test{next(_names)}")
+
+
+@pytest.fixture(scope="module")
+def milvus_assistant(milvus_uri, embedder, seeds_assistant) -> Assistant:
+    store = MilvusStore(milvus_uri, "seeds")
+    return Assistant(store=store, embedder=embedder, tagger=seeds_assistant.tagger, rebuild=True)
+
+
+@pytest.mark.parametrize(("question", "answers", "doc_ids"), KNOWN)
+def test_both_stores_give_the_same_answers_on_clear_cut_questions(
+    milvus_assistant, seeds_assistant, question, answers, doc_ids
+):
+    milvus, embedded = milvus_assistant.ask(question), seeds_assistant.ask(question)
+    assert not milvus.abstained and contains_answer(milvus.lead.text, answers)
+    assert milvus.lead.text == embedded.lead.text
+    assert {c.doc_id for c in milvus.citations} & doc_ids
+
+
+def test_the_store_setting_chooses_milvus(milvus_uri):
+    settings = Settings(store="milvus", milvus_uri=milvus_uri, milvus_collection="chosen")
+    assert isinstance(open_store(settings), MilvusStore)
+    assert Settings.from_env({"ASKBALKANS_STORE": "milvus"}).store == "milvus"
+
+
+def test_only_changed_articles_are_rewritten_and_removed_ones_are_never_cited(
+    milvus_store, corpus_copy, embedder, seeds_assistant
+):
+    def assistant() -> Assistant:
+        return Assistant(corpus_dir=corpus_copy, store=milvus_store, embedder=embedder, tagger=seeds_assistant.tagger)
+
+    first = assistant()
+    assert first.report.rebuilt_because.startswith("no index")
+    assert not assistant().report.updated  # loaded as it is
+    (corpus_copy / "bridge.md").write_text(
+        "# Ibar bridge\n\nThe Ibar bridge in Mitrovica reopened to cars on 3 March 2031, officials said.\n", "utf-8"
+    )
+    (corpus_copy / "004_e76711d46be13724.txt").unlink()
+    updated = assistant()
+    assert (updated.report.added, updated.report.removed) == (("bridge",), ("004_e76711d46be13724",))
+    assert "3 March 2031" in updated.ask("When did the Ibar bridge reopen to cars?").text
+    answer = updated.ask("Who is the EU special representative for the Kosovo-Serbia dialogue?")
+    assert "004_e76711d46be13724" not in {c.doc_id for c in answer.citations}
+    rows = milvus_store.client.query(milvus_store.names["sentences"], filter='doc_id == "004_e76711d46be13724"')
+    assert rows == []
+
+
+def test_an_update_stopped_half_way_leaves_the_index_usable(
+    milvus_store, corpus_copy, embedder, seeds_assistant, monkeypatch
+):
+    def assistant() -> Assistant:
+        return Assistant(corpus_dir=corpus_copy, store=milvus_store, embedder=embedder, tagger=seeds_assistant.tagger)
+
+    assistant()
+    article = corpus_copy / "003_911e190891696f57.txt"
+    article.write_text(article.read_text("utf-8") + "\nRutte will return in 2031.\n", "utf-8")
+
+    put_meta = MilvusStore._put_meta
+
+    def cut_before_the_records(self, values):
+        if any(key.startswith("article:") for key in values):
+            raise KeyboardInterrupt("power cut")
+        put_meta(self, values)
+
+    monkeypatch.setattr(MilvusStore, "_put_meta", cut_before_the_records)
+    with pytest.raises(KeyboardInterrupt):
+        assistant()  # the new rows are in, the article's record still points to the old ones
+    monkeypatch.undo()
+    again = assistant()
+    assert again.report.changed == ("003_911e190891696f57",)
+    assert "2031" in again.ask("When will Rutte return?").text
+    slots = {
+        r["slot"]
+        for r in milvus_store.client.query(milvus_store.names["passages"], filter='doc_id == "003_911e190891696f57"')
+    }
+    assert slots == {again.index.articles["003_911e190891696f57"].slot}  # the stopped update's rows are gone
+
+
+def test_a_server_that_is_down_is_a_clear_error():
+    with pytest.raises(StoreError, match="cannot reach the Milvus server at http://127.0.0.1:"):
+        MilvusStore(f"http://127.0.0.1:{free_port()}", "nowhere")

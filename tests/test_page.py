@@ -1,0 +1,245 @@
+"""The chat page in a real headless Chromium, used as a person uses it (Playwright, Debian's chromium)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from askbalkans import Assistant
+from conftest import served_page
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text("utf-8")
+ENVOY = "Who is the EU special representative for the Kosovo-Serbia dialogue?"
+HOSTILE = (
+    "<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3)) **bold** "
+    "![i](http://example.org/i.png)"
+)
+
+
+@pytest.fixture(scope="module")
+def page_url(seeds_assistant) -> Iterator[str]:
+    with served_page(lambda: seeds_assistant) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield browser
+        browser.close()
+
+
+class Session:
+    """A person at the page: what they type, and what the page shows, says and does."""
+
+    def __init__(self, browser: Browser, url: str, **context_options):
+        self.context = browser.new_context(**{"viewport": {"width": 1366, "height": 900}, **context_options})
+        self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.goto(url)
+        self.page.wait_for_function("document.querySelector('#askb-status')?.innerText.includes('Ready')")
+        self.box = self.page.locator("#askb-input textarea")
+
+    def ask(self, question: str) -> None:
+        before = self.page.locator("#askb-chat .bot-row").count()
+        self.box.click()
+        self.box.type(question)
+        self.box.press("Enter")
+        self.page.wait_for_function(
+            f"document.querySelectorAll('#askb-chat .bot-row .askb-answer').length > {before}"
+            " && document.activeElement === document.querySelector('#askb-input textarea')"
+        )
+
+    def reload(self) -> None:
+        """Reload the page. The page being left logs the streams it had open as aborted: those are not
+        errors of the page in use, and are dropped."""
+        logged = len(self.errors)
+        self.page.reload()
+        self.page.wait_for_function("document.querySelector('#askb-status')?.innerText.includes('Ready')")
+        time.sleep(0.5)
+        del self.errors[logged:]
+
+    def last_reply(self):
+        return self.page.locator("#askb-chat .bot-row").last
+
+    def contrast(self) -> dict:
+        return self.page.evaluate(CONTRAST_JS, {"root": "body", "minRatio": 0})
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def session(browser, page_url) -> Iterator[Session]:
+    person = Session(browser, page_url)
+    yield person
+    assert not person.errors, person.errors
+    assert not person.dialogs, person.dialogs
+    assert all(url.startswith(page_url) or url.startswith("data:") for url in person.requests), person.requests
+    person.close()
+
+
+REPLY_AT_TOP = """() => {
+    const rows = document.querySelectorAll('#askb-chat .bot-row');
+    const lead = rows[rows.length - 1].querySelector('.askb-lead');
+    const view = document.querySelector('#askb-chat .bubble-wrap').getBoundingClientRect();
+    const box = lead.getBoundingClientRect();
+    const bottom = Math.min(view.bottom, innerHeight);
+    // Its first lines are on screen, inside the chat's visible area: readable without scrolling.
+    return box.top >= Math.max(view.top, 0) - 1 && box.top + Math.min(box.height, 60) <= bottom;
+}"""
+
+
+def reply_is_at_the_top_of_the_view(session: Session) -> bool:
+    """The start of the newest reply comes into the chat's visible area (within 5 s)."""
+    try:
+        session.page.wait_for_function(REPLY_AT_TOP, timeout=5000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def test_a_question_and_its_follow_up_typed_as_a_person_would(session):
+    session.ask(ENVOY)
+    first = session.last_reply()
+    assert "Peter Sorensen" in first.locator(".askb-lead").inner_text()
+    assert first.locator(".askb-span").first.inner_text() == "Peter Sorensen"  # the answer itself, marked
+    assert reply_is_at_the_top_of_the_view(session)
+    session.ask("When did he visit Pristina?")
+    follow_up = session.last_reply()
+    assert "Read as: When did Peter Sorensen visit Pristina?" in follow_up.inner_text()
+    assert "About a week later" in follow_up.locator(".askb-lead").inner_text()
+    assert reply_is_at_the_top_of_the_view(session)
+    assert session.page.evaluate("document.activeElement === document.querySelector('#askb-input textarea')")
+
+
+def test_chips_open_their_source_card_and_cards_show_each_passage_once(session):
+    session.ask("How many troops serve in KFOR?")
+    reply = session.last_reply()
+    assert "The sources differ" in reply.inner_text()
+    cards = reply.locator("details.askb-card")
+    assert cards.count() == len({c.get_attribute("href") for c in reply.locator("a.askb-chip").all()})
+    assert all(not card.evaluate("card => card.open") for card in cards.all())  # collapsed to a line
+    chip = reply.locator("a.askb-chip").last
+    assert chip.get_attribute("title").startswith("[")  # hovering names the source
+    chip.click()
+    opened = reply.locator(chip.get_attribute("href"))
+    assert opened.evaluate("card => card.open")
+    assert opened.locator("mark").count() >= 1
+    passages = [q.inner_text() for q in opened.locator("blockquote").all()]
+    assert len(passages) == len(set(passages))
+
+
+def test_copy_gives_plain_text_with_markers_and_sources(session):
+    session.ask(ENVOY)
+    reply = session.last_reply()
+    reply.hover()
+    session.page.locator('#askb-chat button[aria-label="Copy message"]').last.click()
+    copied = session.page.evaluate("navigator.clipboard.readText()")
+    assert "Peter Sorensen" in copied and "[1]" in copied and "Sources:" in copied
+    assert "<" not in copied and "&#x27;" not in copied and "&amp;" not in copied
+    label = reply.locator("[data-testid=bot]").get_attribute("aria-label")
+    assert label == copied  # screen readers get the same text, not tags
+
+
+def test_hostile_text_in_a_question_renders_inert(session):
+    session.ask(HOSTILE)
+    bubble = session.page.locator("#askb-chat .user-row").last
+    assert "<script>alert(1)</script>" in bubble.inner_text()  # shown as typed
+    assert session.page.locator("#askb-chat img").count() == 0
+    assert session.page.locator("#askb-chat script").count() == 0
+    assert session.page.locator('#askb-chat a[href^="javascript"]').count() == 0
+    assert session.page.locator("#askb-chat .user-row strong, #askb-chat .user-row b").count() == 0
+
+
+def test_hostile_text_in_an_article_renders_inert(browser, corpus_copy, tmp_path, embedder):
+    (corpus_copy / "evil.txt").write_text(
+        "KFOR attack report <script>alert('x')</script>\n\n"
+        "The Zubin Potok checkpoint <img src=x onerror=alert(1)> was attacked by **forty** armed men in 2031, "
+        "see [details](javascript:alert(2)).\n",
+        "utf-8",
+    )
+    assistant = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index", embedder=embedder)
+    with served_page(lambda: assistant) as url:
+        person = Session(browser, url)
+        person.ask("How many armed men attacked the Zubin Potok checkpoint?")
+        reply = person.last_reply()
+        assert "<img src=x onerror=alert(1)>" in reply.inner_text()
+        reply.locator("a.askb-chip").first.click()
+        assert person.page.locator("#askb-chat img, #askb-chat script").count() == 0
+        assert person.page.locator('#askb-chat a[href^="javascript"]').count() == 0
+        assert not person.dialogs and not person.errors
+        person.close()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_all_text_has_a_contrast_of_at_least_4_5_to_1(browser, page_url, theme):
+    person = Session(browser, f"{page_url}?__theme={theme}")
+    try:
+        person.ask("How many troops serve in KFOR?")
+        person.last_reply().locator("a.askb-chip").first.click()  # an open card, with highlights
+        result = person.contrast()
+        failing = [item for item in result["items"] if item["ratio"] < 4.5]
+        assert result["count"] > 20 and not failing, failing
+        assert person.page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
+    finally:
+        person.close()
+
+
+def test_one_font_family_throughout(session):
+    session.ask(ENVOY)
+    families = session.page.evaluate(
+        """() => [...new Set([...document.querySelectorAll('body *')].filter(e => e.innerText && e.offsetParent)
+              .map(e => getComputedStyle(e).fontFamily.split(',')[0].trim()))]"""
+    )
+    assert len([f for f in families if "mono" not in f.lower()]) == 1, families
+
+
+def test_on_a_phone_the_answer_starts_in_view(browser, page_url):
+    person = Session(browser, page_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        person.ask(ENVOY)
+        person.ask("How many troops serve in KFOR?")
+        assert reply_is_at_the_top_of_the_view(person)
+        lead = person.last_reply().locator(".askb-lead").bounding_box()
+        assert lead["x"] >= 0 and lead["x"] + lead["width"] <= 390
+    finally:
+        person.close()
+
+
+def test_the_send_button_is_named_and_empty_submits_are_ignored(session):
+    expect(session.page.get_by_role("button", name="Send", exact=True)).to_have_count(1)
+    session.box.click()
+    session.box.type("   ")
+    session.box.press("Enter")
+    time.sleep(0.5)
+    assert session.page.locator("#askb-chat .user-row").count() == 0
+
+
+def test_the_conversation_survives_a_reload_and_can_be_cleared(session):
+    session.ask(ENVOY)
+    session.reload()
+    session.page.wait_for_selector("#askb-chat .bot-row .askb-answer")
+    assert "Peter Sorensen" in session.last_reply().inner_text()
+    session.ask("When did he visit Pristina?")  # the follow-up still knows who "he" is
+    assert "Read as: When did Peter Sorensen visit Pristina?" in session.last_reply().inner_text()
+    session.page.get_by_role("button", name="Clear conversation").click()
+    session.page.wait_for_function("document.querySelectorAll('#askb-chat .bot-row').length === 0")
+    session.reload()
+    assert session.page.locator("#askb-chat .bot-row").count() == 0
