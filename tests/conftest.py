@@ -27,6 +27,13 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
+def tagger():
+    from askbalkans.tagging import load_tagger
+
+    return load_tagger()
+
+
+@pytest.fixture(scope="session")
 def seeds_assistant(tmp_path_factory, embedder) -> Assistant:
     """An assistant over seeds/, with its index built in a temporary folder."""
     return Assistant(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("index"), embedder=embedder)

@@ -40,3 +40,27 @@ def test_the_formula_pieces():
 def test_an_empty_collection_and_empty_documents_score_zero():
     assert Postings.build([]).scores(["kfor"]).shape == (0,)
     assert Postings.build([[], ["kfor"]]).scores(["kfor"])[0] == 0
+
+
+@pytest.mark.parametrize("query", ["kfor troop", "sorensen visit pristina belgrad", "nato nato balkan"])
+def test_the_top_documents_and_chosen_scores_agree_with_all_the_scores(documents, query):
+    postings = Postings.build(documents)
+    everything = postings.scores(query.split())
+    rows, scores = postings.top(query.split(), 5)
+    expected = np.argsort(-everything, kind="stable")[:5]
+    assert rows.tolist() == [r for r in expected.tolist() if everything[r] > 0]
+    np.testing.assert_allclose(scores, everything[rows], rtol=1e-6)
+    wanted = np.array([7, 0, 3, 7])
+    np.testing.assert_allclose(postings.scores_of(query.split(), wanted), everything[wanted], rtol=1e-6)
+    assert postings.document_frequencies(["kfor", "unknownword"]).tolist()[1] == 0
+
+
+def test_selecting_and_extending_documents_is_the_same_as_building_afresh(documents):
+    keep = np.array([i % 3 != 1 for i in range(len(documents))])
+    kept = [d for d, k in zip(documents, keep, strict=True) if k]
+    added = [["kfor", "troop", "troop"], ["brand", "new", "term"]]
+    updated = Postings.build(documents).select(keep).extend(added)
+    afresh = Postings.build(kept + added)
+    for query in (["kfor", "troop"], ["sorensen", "pristina"], ["brand", "new"]):
+        np.testing.assert_allclose(updated.scores(query), afresh.scores(query), rtol=1e-6)
+        assert updated.document_frequencies(query).tolist() == afresh.document_frequencies(query).tolist()

@@ -36,9 +36,15 @@ def settings(corpus_copy, tmp_path) -> Settings:
     return Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
 
 
+@pytest.fixture(autouse=True)
+def _tagger(tagger):
+    global TAGGER
+    TAGGER = tagger
+
+
 def reopen(settings: Settings, embedder, rebuild=False):
     store = EmbeddedStore(settings.index_dir)
-    return open_index(load_corpus(settings.corpus_dir), store, settings, embedder, rebuild=rebuild)
+    return open_index(load_corpus(settings.corpus_dir), store, settings, embedder, TAGGER, rebuild=rebuild)
 
 
 def generation(settings: Settings):
@@ -100,7 +106,7 @@ def test_a_rebuild_can_be_requested(settings, embedder):
     ("damage", "reason"),
     [
         (lambda folder: (folder / PASSAGE_VECTORS).write_bytes(b"not a faiss index"), "passages.faiss is corrupt"),
-        (lambda folder: (folder / CHUNKS).unlink(), "chunks.json is missing"),
+        (lambda folder: (folder / CHUNKS).unlink(), "chunks.npz is missing"),
         (lambda folder: (folder / MANIFEST).write_text("{ truncated"), "manifest is corrupt"),
         (lambda folder: (folder / LEXICAL).write_bytes(b"\0"), "lexical.npz is corrupt"),
         (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "index manifest is missing"),

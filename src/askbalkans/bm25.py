@@ -39,39 +39,99 @@ class Postings:
 
     @classmethod
     def build(cls, documents: Sequence[Sequence[str]]) -> Postings:
-        vocabulary: dict[str, int] = {}
-        term_ids, rows, frequencies = [], [], []
-        for row, document in enumerate(documents):
-            for term, count in Counter(document).items():
-                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
-                rows.append(row)
-                frequencies.append(count)
-        order = np.argsort(np.asarray(term_ids, dtype=np.int64), kind="stable")
-        counts = np.bincount(np.asarray(term_ids, dtype=np.int64), minlength=len(vocabulary))
-        return cls(
-            vocabulary=vocabulary,
-            starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            rows=np.asarray(rows, dtype=np.int32)[order],
-            frequencies=np.asarray(frequencies, dtype=np.float32)[order],
-            lengths=np.asarray([len(d) for d in documents], dtype=np.float32),
+        empty = cls(
+            {}, np.zeros(1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32)
         )
+        return empty.extend(documents)
 
     @property
     def documents(self) -> int:
         return len(self.lengths)
 
-    def scores(self, query: Sequence[str], k1: float = K1, b: float = B) -> np.ndarray:
-        """BM25 score of every document for the query terms (a repeated term counts again)."""
-        scores = np.zeros(self.documents, dtype=np.float32)
-        if not self.documents:
-            return scores
-        average_length = float(self.lengths.mean())
+    def _term_of_entries(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.starts))
+
+    def select(self, keep: np.ndarray) -> Postings:
+        """The postings of the documents the boolean mask `keep` marks, renumbered in order."""
+        new_row = np.cumsum(keep) - 1
+        kept_entries = keep[self.rows]
+        terms = self._term_of_entries()[kept_entries]
+        counts = np.bincount(terms, minlength=len(self.vocabulary))
+        return Postings(
+            vocabulary=self.vocabulary,
+            starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            rows=new_row[self.rows[kept_entries]].astype(np.int32),
+            frequencies=self.frequencies[kept_entries],
+            lengths=self.lengths[keep],
+        )
+
+    def extend(self, documents: Sequence[Sequence[str]]) -> Postings:
+        """These postings and those of `documents`, numbered after the present ones."""
+        vocabulary = dict(self.vocabulary)
+        term_ids, rows, frequencies = [], [], []
+        for row, document in enumerate(documents, start=self.documents):
+            for term, count in Counter(document).items():
+                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
+                rows.append(row)
+                frequencies.append(count)
+        all_terms = np.concatenate([self._term_of_entries(), np.asarray(term_ids, dtype=np.int64)])
+        order = np.argsort(all_terms, kind="stable")  # within a term, present rows first, all ascending
+        counts = np.bincount(all_terms, minlength=len(vocabulary))
+        return Postings(
+            vocabulary=vocabulary,
+            starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            rows=np.concatenate([self.rows, np.asarray(rows, dtype=np.int32)])[order],
+            frequencies=np.concatenate([self.frequencies, np.asarray(frequencies, dtype=np.float32)])[order],
+            lengths=np.concatenate([self.lengths, np.asarray([len(d) for d in documents], dtype=np.float32)]),
+        )
+
+    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
+        """In how many documents each of `terms` occurs."""
+        columns = [self.vocabulary.get(term) for term in terms]
+        return np.array([0 if c is None else self.starts[c + 1] - self.starts[c] for c in columns], dtype=np.int64)
+
+    def _contributions(self, query: Sequence[str], k1: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and BM25 contributions of the postings of the query's terms (a row once per term)."""
+        average_length = float(self.lengths.mean()) if self.documents else 1.0
+        rows, contributions = [], []
         for term in query:
             column = self.vocabulary.get(term)
             if column is None:
                 continue
             start, end = self.starts[column], self.starts[column + 1]
-            rows = self.rows[start:end]
+            found = self.rows[start:end]
             idf = idf_lucene(np.array(end - start, dtype=np.float32), self.documents)
-            scores[rows] += idf * tf_lucene(self.frequencies[start:end], self.lengths[rows], average_length, k1, b)
-        return scores
+            rows.append(found)
+            saturated = tf_lucene(self.frequencies[start:end], self.lengths[found], average_length, k1, b)
+            contributions.append(idf * saturated)
+        if not rows:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        return np.concatenate(rows), np.concatenate(contributions).astype(np.float32)
+
+    def top(self, query: Sequence[str], k: int, k1: float = K1, b: float = B) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the (at most) `k` best documents with a positive score, best first. Only the
+        postings of the query's terms are touched, whatever the size of the collection."""
+        rows, contributions = self._contributions(query, k1, b)
+        if not len(rows) or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        touched, inverse = np.unique(rows, return_inverse=True)
+        scores = np.bincount(inverse, weights=contributions).astype(np.float32)
+        best = np.argpartition(-scores, min(k, len(scores)) - 1)[:k] if len(scores) > k else np.arange(len(scores))
+        best = best[scores[best] > 0]
+        best = best[np.lexsort((touched[best], -scores[best]))]
+        return touched[best].astype(np.int64), scores[best]
+
+    def scores_of(self, query: Sequence[str], wanted: np.ndarray, k1: float = K1, b: float = B) -> np.ndarray:
+        """The BM25 score of each of the `wanted` rows."""
+        rows, contributions = self._contributions(query, k1, b)
+        unique, inverse = np.unique(wanted, return_inverse=True)
+        scores = np.zeros(len(unique), dtype=np.float32)
+        if len(rows) and len(unique):
+            position = np.searchsorted(unique, rows)
+            hit = (position < len(unique)) & (unique[np.minimum(position, len(unique) - 1)] == rows)
+            np.add.at(scores, position[hit], contributions[hit])
+        return scores[inverse]
+
+    def scores(self, query: Sequence[str], k1: float = K1, b: float = B) -> np.ndarray:
+        """BM25 score of every document for the query terms (a repeated term counts again)."""
+        return self.scores_of(query, np.arange(self.documents), k1, b)

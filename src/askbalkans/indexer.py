@@ -123,9 +123,7 @@ def open_index(
     to_embed = [current[doc_id] for doc_id in added + changed]
     entries = embed_articles(to_embed, first_free_slot, settings, embedder, tagger, show_progress)
     acronyms = find_acronyms([text for article in corpus.articles for text in (article.title, article.text)])
-    store.update(
-        spec, remove=changed + removed + (tuple(stored) if rebuilt_because else ()), add=entries, acronyms=acronyms
-    )
+    store.update(spec, changed + removed, entries, acronyms, from_scratch=bool(rebuilt_because))
     index = store.open(spec)
     report = IndexReport(
         added=() if rebuilt_because else added,

@@ -8,17 +8,17 @@ confidence by a logistic regression (`evaluation.fitting`, run by eval/fit_weigh
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass, fields
 from itertools import pairwise
 
 import numpy as np
 
+from askbalkans.chunker import Sentence
 from askbalkans.errors import SettingError
 from askbalkans.question import AnswerFinder, QuestionAnalysis
 from askbalkans.retriever import Retrieval
-from askbalkans.stores import Index, chunk_id
+from askbalkans.stores import Index
 from askbalkans.text import terms, with_acronyms
 
 
@@ -77,35 +77,31 @@ class Confidence:
 
 
 class SentenceScorer:
-    """Scores the sentences of retrieved passages. Per-index data is computed once, here."""
+    """Scores the sentences of retrieved passages. Everything it computes is about those sentences and
+    their neighbours, so a question costs the same whatever the size of the corpus; a term's idf comes
+    from the lexical index's passage counts."""
 
     def __init__(self, index: Index, weights: Mapping[str, float], finder: AnswerFinder):
         self.index = index
         self.weights = weight_vector(weights, "sentence_weights")
         self.finder = finder
-        sentence_ids = [
-            chunk_id(record.slot, number) for record in index.articles.values() for number in range(record.sentences)
-        ]
-        sentences = index.chunks.sentences(sentence_ids)
-        self.sentence_terms = {i: with_acronyms(terms(s.text), dict(index.acronyms)) for i, s in sentences.items()}
-        own_sets = {i: frozenset(t) for i, t in self.sentence_terms.items()}
-        # A sentence that leans on the previous one is matched together with it, as it is embedded.
-        self.term_sets = {
-            i: own | own_sets[i - 1] if sentences[i].leans_on_previous else own for i, own in own_sets.items()
-        }
-        self.neighbourhood_sets = {
-            i: own.union(*(self.term_sets[n] for n in (i - 1, i + 1) if n in self.term_sets))
-            for i, own in self.term_sets.items()
-        }
-        document_frequency = Counter(t for term_set in own_sets.values() for t in term_set)
-        count = len(own_sets)
-        self.idf = {t: math.log((count + 1) / (df + 0.5)) for t, df in document_frequency.items()}
-        self.unseen_idf = math.log((count + 1) / 0.5)  # a word the corpus never uses weighs most
+        self._acronyms = dict(index.acronyms)
 
-    def overlap(self, query_terms: set[str] | frozenset[str], found: frozenset[str]) -> float:
+    def _terms(self, sentences: Mapping[int, Sentence]) -> dict[int, list[str]]:
+        return {i: with_acronyms(terms(s.text), self._acronyms) for i, s in sentences.items()}
+
+    def _idf(self, query_terms: set[str] | frozenset[str]) -> dict[str, float]:
+        """log((N + 1) / (df + 0.5)) over the passages: a term the corpus never uses weighs most."""
+        ordered = sorted(query_terms)
+        frequencies = self.index.lexical.document_frequencies(ordered) if ordered else np.zeros(0)
+        count = self.index.passage_count
+        return {t: math.log((count + 1) / (int(df) + 0.5)) for t, df in zip(ordered, frequencies, strict=True)}
+
+    @staticmethod
+    def overlap(query_terms: set[str] | frozenset[str], found: frozenset[str], idf: Mapping[str, float]) -> float:
         """Share of the question's terms in `found`, each term weighted by its idf."""
-        total = sum(self.idf.get(t, self.unseen_idf) for t in query_terms)
-        return sum(self.idf.get(t, self.unseen_idf) for t in query_terms & found) / total if total else 0.0
+        total = sum(idf[t] for t in query_terms)
+        return sum(idf[t] for t in query_terms & found) / total if total else 0.0
 
     def score(self, retrieval: Retrieval, question: QuestionAnalysis) -> list[ScoredSentence]:
         """Sentences of the retrieved passages, best first."""
@@ -117,26 +113,37 @@ class SentenceScorer:
         if not passage_of:
             return []
         ids = list(passage_of)
-        texts = self.index.chunks.sentences(ids)
+        # The candidates, and the two sentences before and one after each: a sentence that leans on the
+        # previous one is matched together with it, and its neighbours give its context.
+        around = self.index.chunks.sentences(i + offset for i in ids for offset in (-2, -1, 0, 1))
+        own_terms = self._terms(around)
+        own_sets = {i: frozenset(t) for i, t in own_terms.items()}
+        term_sets = {
+            i: own | own_sets[i - 1] if around[i].leans_on_previous and i - 1 in own_sets else own
+            for i, own in own_sets.items()
+        }
         dense = self.index.sentence_vectors.similarities(retrieval.query_vector, ids).tolist()
         query_terms = set(retrieval.query_terms)
         query_pairs = set(pairwise(retrieval.query_terms))
-        scored = []
+        idf = self._idf(query_terms | question.topic | question.names)
         typed = question.answer_type != "other"
+        scored = []
         for sentence_id, cosine in zip(ids, dense, strict=True):
-            sentence = texts[sentence_id]
-            neighbourhood = self.neighbourhood_sets[sentence_id]
+            sentence = around[sentence_id]
+            neighbourhood = term_sets[sentence_id].union(
+                *(term_sets[n] for n in (sentence_id - 1, sentence_id + 1) if n in term_sets)
+            )
             passage_id, passage_score = passage_of[sentence_id]
-            own_pairs = set(pairwise(self.sentence_terms[sentence_id]))
+            own_pairs = set(pairwise(own_terms[sentence_id]))
             evidence = Evidence(
                 dense=cosine,
-                overlap=self.overlap(query_terms, self.term_sets[sentence_id]),
-                context_overlap=self.overlap(query_terms, neighbourhood),
-                topic_overlap=self.overlap(question.topic, neighbourhood) if question.topic else 1.0,
+                overlap=self.overlap(query_terms, term_sets[sentence_id], idf),
+                context_overlap=self.overlap(query_terms, neighbourhood, idf),
+                topic_overlap=self.overlap(question.topic, neighbourhood, idf) if question.topic else 1.0,
                 bigram=len(query_pairs & own_pairs) / len(query_pairs) if query_pairs else 0.0,
                 passage=passage_score,
                 answer_type=float(not typed or bool(self.finder.answers(question, sentence.text, sentence.spans))),
-                names=self.overlap(question.names, neighbourhood) if question.names else 1.0,
+                names=self.overlap(question.names, neighbourhood, idf) if question.names else 1.0,
                 typed_question=float(typed),
             )
             score = float(evidence.vector() @ self.weights)

@@ -93,6 +93,10 @@ class LexicalIndex(Protocol):
         """The score of each passage of `ids`."""
         ...
 
+    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
+        """In how many passages each of `terms` occurs (for the idf of the sentence scores)."""
+        ...
+
 
 class ChunkStore(Protocol):
     """The texts and spans of the stored sentences and passages."""
@@ -137,8 +141,10 @@ class Store(Protocol):
         remove: Iterable[str],
         add: Iterable[ArticleEntry],
         acronyms: Mapping[str, list[str]],
+        from_scratch: bool = False,
     ) -> None:
         """Remove the articles `remove`, add `add`, all at once: a reader sees the old or the new index.
+        `from_scratch`: drop everything stored first (a rebuild).
         Passages are matched lexically by `text.lexical_terms` under `acronyms`; when `acronyms` differ from
         the stored ones, every passage's terms are recomputed."""
         ...

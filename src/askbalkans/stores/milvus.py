@@ -8,6 +8,8 @@ Three collections, named after `Settings.milvus_collection`:
 - `<name>_sentences`: id, doc_id, slot, number, character span, text, whether it leans on the previous
   one, its typed spans (JSON) and its dense vector.
 - `<name>_meta`: the index spec, the acronyms, and one record per article (its SHA-256 and slot), keyed.
+- `<name>_terms`: in how many passages each lexical term occurs (for the idf of the sentence scores),
+  kept up to date by each update.
 
 Dense and BM25 candidates are fetched by two separate searches and fused by the retriever with the same
 weights as for the embedded store, so both stores give the same answers on clear-cut questions (BM25
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -72,7 +74,7 @@ def _connect(uri: str, token: str, database: str) -> Any:
 class MilvusStore:
     def __init__(self, uri: str, collection: str, token: str = "", database: str = ""):
         self.client = _connect(uri, token, database)
-        self.names = {kind: f"{collection}_{kind}" for kind in ("passages", "sentences", "meta")}
+        self.names = {kind: f"{collection}_{kind}" for kind in ("passages", "sentences", "meta", "terms")}
         self.description = f"{uri} (Milvus, collections {collection}_*)"
 
     # --- reading ------------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ class MilvusStore:
             chunks=chunks,
             passage_vectors=MilvusDenseIndex(self.client, self.names["passages"], live, chunks),
             sentence_vectors=MilvusDenseIndex(self.client, self.names["sentences"], live, chunks),
-            lexical=MilvusLexicalIndex(self.client, self.names["passages"], live),
+            lexical=MilvusLexicalIndex(self.client, self.names["passages"], self.names["terms"], live),
             acronyms=meta.get(_ACRONYMS_KEY, {}),
             passage_count=sum(r.passages for r in articles.values()),
             sentence_count=sum(r.sentences for r in articles.values()),
@@ -120,6 +122,7 @@ class MilvusStore:
         remove: Iterable[str],
         add: Iterable[ArticleEntry],
         acronyms: Mapping[str, list[str]],
+        from_scratch: bool = False,
     ) -> None:
         entries, removed = list(add), set(remove)
         try:
@@ -127,7 +130,7 @@ class MilvusStore:
             current = describe_mismatch(meta.get(_SPEC_KEY, {}), spec) == "" and _SPEC_KEY in meta
         except StaleIndex:
             meta, current = {}, False
-        if not current:  # another spec (or nothing usable): start from empty collections
+        if from_scratch or not current:  # a rebuild, another spec, or nothing usable: empty collections
             self._create(int(spec["dimension"]))
             meta = {}
         records = {k[len(_ARTICLE_PREFIX) :]: v for k, v in meta.items() if k.startswith(_ARTICLE_PREFIX)}
@@ -136,14 +139,21 @@ class MilvusStore:
         self._delete_slots(meta.get(_PENDING_KEY, []))
         pending = [entry.record.slot for entry in entries]
         self._put_meta({_PENDING_KEY: pending})
-        self._insert(entries, dict(acronyms))
-        if meta.get(_ACRONYMS_KEY, {}) != dict(acronyms) and records:
+        added_terms = self._insert(entries, dict(acronyms))
+        relexed = meta.get(_ACRONYMS_KEY, {}) != dict(acronyms) and bool(records)
+        if relexed:
             self._relex(dict(acronyms), {r["slot"] for d, r in records.items() if d not in removed})
         self._put_meta({_SPEC_KEY: dict(spec), _ACRONYMS_KEY: dict(acronyms)})
         self._put_meta({f"{_ARTICLE_PREFIX}{e.record.doc_id}": asdict(e.record) for e in entries})
         gone = [doc_id for doc_id in removed if doc_id not in {e.record.doc_id for e in entries}]
         self._delete_meta([f"{_ARTICLE_PREFIX}{doc_id}" for doc_id in gone])
-        self._delete_slots([records[doc_id]["slot"] for doc_id in removed if doc_id in records])
+        old_slots = [records[doc_id]["slot"] for doc_id in removed if doc_id in records]
+        removed_terms = Counter() if relexed else self._passage_terms(old_slots)
+        self._delete_slots(old_slots)
+        if relexed:
+            self._count_terms()
+        else:
+            self._add_term_counts(added_terms, removed_terms)
         self._put_meta({_PENDING_KEY: []})
         for name in self.names.values():
             self.client.flush(name)
@@ -184,6 +194,10 @@ class MilvusStore:
         meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=2048)
         meta.add_field("value", DataType.VARCHAR, max_length=_TEXT_CHARS)
         meta.add_field("dummy", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
+        term_counts = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        term_counts.add_field("term", DataType.VARCHAR, is_primary=True, max_length=1024)
+        term_counts.add_field("df", DataType.INT64)
+        term_counts.add_field("dummy", DataType.FLOAT_VECTOR, dim=2)
 
         bm25: dict[str, float] = {"bm25_k1": BM25_K1, "bm25_b": BM25_B}
         hnsw: dict[str, float] = {"M": 16, "efConstruction": 200}
@@ -195,6 +209,7 @@ class MilvusStore:
             ),
             (self.names["sentences"], sentences, [("dense", "HNSW", "IP", hnsw)]),
             (self.names["meta"], meta, [("dummy", "FLAT", "L2", {})]),
+            (self.names["terms"], term_counts, [("dummy", "FLAT", "L2", {})]),
         ]
         for name, schema, indexes in indexes_of:
             params = self.client.prepare_index_params()
@@ -205,7 +220,8 @@ class MilvusStore:
                 )
             self.client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
 
-    def _insert(self, entries: list[ArticleEntry], acronyms: dict[str, list[str]]) -> None:
+    def _insert(self, entries: list[ArticleEntry], acronyms: dict[str, list[str]]) -> Counter[str]:
+        """Write the rows of `entries`; the passage counts of their lexical terms."""
         passage_rows, sentence_rows = [], []
         for entry in entries:
             slot, doc_id = entry.record.slot, entry.record.doc_id
@@ -241,6 +257,42 @@ class MilvusStore:
         for name, rows in ((self.names["passages"], passage_rows), (self.names["sentences"], sentence_rows)):
             for start in range(0, len(rows), _BATCH):
                 self.client.insert(name, rows[start : start + _BATCH])
+        return Counter(term for row in passage_rows for term in set(row["lexical"].split()))
+
+    def _passage_terms(self, slots: list[int]) -> Counter[str]:
+        """The passage counts of the lexical terms of the passages in `slots`."""
+        if not slots:
+            return Counter()
+        rows = self.client.query(
+            self.names["passages"], filter=f"slot in {json.dumps(sorted(slots))}", output_fields=["lexical"]
+        )
+        return Counter(term for row in rows for term in set(row["lexical"].split()))
+
+    def _add_term_counts(self, added: Counter[str], removed: Counter[str]) -> None:
+        changed = sorted(set(added) | set(removed))
+        current: dict[str, int] = {}
+        for start in range(0, len(changed), _BATCH):
+            batch = changed[start : start + _BATCH]
+            for row in self.client.query(
+                self.names["terms"], filter=f"term in {json.dumps(batch)}", output_fields=["term", "df"]
+            ):
+                current[row["term"]] = int(row["df"])
+        counts = {term: current.get(term, 0) + added[term] - removed[term] for term in changed}
+        self._write_term_counts(counts)
+
+    def _count_terms(self) -> None:
+        """Count every term afresh (after the lexical terms of every passage changed)."""
+        self.client.delete(self.names["terms"], filter='term != ""')
+        rows = _query_all(self.client, self.names["passages"], ["lexical"])
+        self._write_term_counts(Counter(term for row in rows for term in set(row["lexical"].split())))
+
+    def _write_term_counts(self, counts: Mapping[str, int]) -> None:
+        rows = [{"term": t, "df": n, "dummy": [0.0, 0.0]} for t, n in counts.items() if n > 0]
+        for start in range(0, len(rows), _BATCH):
+            self.client.upsert(self.names["terms"], rows[start : start + _BATCH])
+        gone = [t for t, n in counts.items() if n <= 0]
+        for start in range(0, len(gone), _BATCH):
+            self.client.delete(self.names["terms"], filter=f"term in {json.dumps(gone[start : start + _BATCH])}")
 
     def _relex(self, acronyms: dict[str, list[str]], slots: set[int]) -> None:
         """New acronyms change what every passage matches: rewrite the lexical terms of the kept ones."""
@@ -370,10 +422,23 @@ class MilvusDenseIndex:
 class MilvusLexicalIndex:
     """BM25 by Milvus's own function over the passages' lexical terms."""
 
-    def __init__(self, client: Any, collection: str, live: set[int]):
+    def __init__(self, client: Any, collection: str, terms_collection: str, live: set[int]):
         self.client = client
         self.collection = collection
+        self.terms_collection = terms_collection
         self.live = live
+
+    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
+        wanted = list(dict.fromkeys(terms))
+        rows = (
+            self.client.query(
+                self.terms_collection, filter=f"term in {json.dumps(wanted)}", output_fields=["term", "df"]
+            )
+            if wanted
+            else []
+        )
+        found = {row["term"]: int(row["df"]) for row in rows}
+        return np.array([found.get(term, 0) for term in terms], dtype=np.int64)
 
     def _search(self, terms: Sequence[str], k: int, ids: Sequence[int] | None = None) -> dict[int, float]:
         if not terms or k <= 0:
