@@ -16,7 +16,8 @@ Two kinds of question are fitted on, each set given the same total weight:
    sentence. SQuAD's unanswerable questions are those on a held-out quarter of the paragraphs, asked of an
    index without them (hard: the rest of their article is still there); the seeds' are near-miss and the
    unanswerable questions of dev.jsonl.
-3. Threshold: the highest that abstains on at most 5% of the seeds' answerable tuning questions.
+3. Threshold: the highest that abstains on at most 5% of the seeds' answerable tuning questions, counting
+   those that abstain because their best sentence lacks the type of answer asked for.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from askbalkans.evaluation.fitting import (
 )
 from askbalkans.evaluation.metrics import contains_answer
 from askbalkans.evaluation.runner import squad_assistant
+from askbalkans.question import analyse
 from askbalkans.scoring import EVIDENCE
 
 ANSWERABLE_ABSTAINED = 0.05
@@ -108,7 +110,11 @@ def main(squad: Path, write: bool) -> None:
     def confidence(matrix: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-(coefficients[0] + matrix @ coefficients[1:])))
 
-    seed_confidence = confidence(seed_best)
+    # A question asking for a required answer type abstains whatever its confidence when its best sentence
+    # holds nothing of that type (Settings.required_answer_types): count it as abstaining at any threshold.
+    gated = np.array([analyse(q.question).answer_type in settings.required_answer_types for q in seed_questions])
+    gated &= seed_best[:, EVIDENCE.index("answer_type")] == 0
+    seed_confidence = np.where(gated, 0.0, confidence(seed_best))
     threshold = threshold_for(seed_confidence[seed_answerable], ANSWERABLE_ABSTAINED)
     print(f"abstain_threshold = {threshold:.2f}")
     print(

@@ -88,57 +88,11 @@ def milvus_uri(tmp_path_factory) -> Iterator[str]:
     Milvus Lite's server started here as a real process on a free loopback port, and stopped (its whole
     process group) at the end of the session."""
     import os
-    import signal
-    import subprocess
-    import sys
 
-    from pymilvus import MilvusClient, MilvusException
-
-    from askbalkans.server import free_port
+    from askbalkans.stores.milvus_lite import MilvusLiteServer
 
     if os.environ.get("ASKBALKANS_MILVUS_URI"):
         yield os.environ["ASKBALKANS_MILVUS_URI"]
         return
-    folder = tmp_path_factory.mktemp("milvus")
-    port = free_port()
-    with open(folder / "server.log", "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "milvus_lite",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(folder / "data"),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:  # ready when a real call is answered, not merely when the port is open
-        if process.poll() is not None:
-            raise RuntimeError("milvus-lite exited: " + (folder / "server.log").read_text()[-2000:])
-        try:
-            MilvusClient(uri=uri, timeout=2).list_collections()
-            break
-        except MilvusException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    yield uri
-    for stop, wait in ((signal.SIGINT, 10), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-        if process.poll() is not None:
-            break
-        try:
-            os.killpg(process.pid, stop)
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        except ProcessLookupError:
-            break
+    with MilvusLiteServer(tmp_path_factory.mktemp("milvus")) as uri:
+        yield uri

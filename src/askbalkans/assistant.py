@@ -99,6 +99,7 @@ class Assistant:
             answer_margin=settings.answer_margin,
             max_answer_sentences=settings.max_answer_sentences,
             duplicate_similarity=settings.duplicate_similarity,
+            required_answer_types=frozenset(settings.required_answer_types),
         )
         log.info("%s", self.report.summary())
 

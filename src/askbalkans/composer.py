@@ -59,6 +59,7 @@ class Composer:
         answer_margin: float,
         max_answer_sentences: int,
         duplicate_similarity: float,
+        required_answer_types: frozenset[str] = frozenset(),
     ):
         for name, value, low, high in (
             ("abstain_threshold", abstain_threshold, 0, 1),
@@ -77,11 +78,15 @@ class Composer:
         self.answer_margin = answer_margin
         self.max_answer_sentences = max_answer_sentences
         self.duplicate_similarity = duplicate_similarity
+        self.required_answer_types = required_answer_types
 
     def compose(self, retrieval: Retrieval, question: str, notices: tuple[str, ...] = ()) -> Answer:
         analysis = analyse(retrieval.question, self.tagger.tag([retrieval.question])[0])
         ranked = self.scorer.score(retrieval, analysis)
         confidence = self.confidence(ranked[0].evidence) if ranked else 0.0
+        if ranked and analysis.answer_type in self.required_answer_types and not ranked[0].evidence.answer_type:
+            # It asks for a number, a date, a name...: a best sentence without one does not answer it.
+            return Answer.abstention(question, NOT_FOUND, round(min(confidence, self.abstain_threshold), 4), notices)
         if not ranked or confidence < self.abstain_threshold:
             return Answer.abstention(question, NOT_FOUND, round(confidence, 4), notices)
         close = [s for s in ranked if s.score >= ranked[0].score - self.answer_margin]

@@ -97,6 +97,10 @@ class Settings:
     # Below this confidence the assistant says the corpus does not hold the answer. Chosen by
     # eval/fit_weights.py to abstain on at most 5% of the answerable questions of eval/dev.jsonl.
     abstain_threshold: float = _setting(FITTED["abstain_threshold"], env="ASKBALKANS_ABSTAIN_THRESHOLD", low=0, high=1)
+    # A question asking for one of these answer types (see question.py) is not answered when the best
+    # sentence holds nothing of that type: "How many votes did she receive?" and a sentence with no number.
+    # Only types the tagger finds reliably: people's and places' names are often mislabelled.
+    required_answer_types: tuple[str, ...] = _setting(("number", "money", "percent", "age", "duration", "year", "date"))
     # Two quoted sentences from different articles this similar (cosine) are shown once, with both
     # citations.
     duplicate_similarity: float = _setting(0.9, low=0, high=1)

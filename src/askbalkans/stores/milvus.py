@@ -263,9 +263,7 @@ class MilvusStore:
         """The passage counts of the lexical terms of the passages in `slots`."""
         if not slots:
             return Counter()
-        rows = self.client.query(
-            self.names["passages"], filter=f"slot in {json.dumps(sorted(slots))}", output_fields=["lexical"]
-        )
+        rows = self.client.query(self.names["passages"], filter=_in("slot", sorted(slots)), output_fields=["lexical"])
         return Counter(term for row in rows for term in set(row["lexical"].split()))
 
     def _add_term_counts(self, added: Counter[str], removed: Counter[str]) -> None:
@@ -273,9 +271,7 @@ class MilvusStore:
         current: dict[str, int] = {}
         for start in range(0, len(changed), _BATCH):
             batch = changed[start : start + _BATCH]
-            for row in self.client.query(
-                self.names["terms"], filter=f"term in {json.dumps(batch)}", output_fields=["term", "df"]
-            ):
+            for row in self.client.query(self.names["terms"], filter=_in("term", batch), output_fields=["term", "df"]):
                 current[row["term"]] = int(row["df"])
         counts = {term: current.get(term, 0) + added[term] - removed[term] for term in changed}
         self._write_term_counts(counts)
@@ -292,7 +288,7 @@ class MilvusStore:
             self.client.upsert(self.names["terms"], rows[start : start + _BATCH])
         gone = [t for t, n in counts.items() if n <= 0]
         for start in range(0, len(gone), _BATCH):
-            self.client.delete(self.names["terms"], filter=f"term in {json.dumps(gone[start : start + _BATCH])}")
+            self.client.delete(self.names["terms"], filter=_in("term", gone[start : start + _BATCH]))
 
     def _relex(self, acronyms: dict[str, list[str]], slots: set[int]) -> None:
         """New acronyms change what every passage matches: rewrite the lexical terms of the kept ones."""
@@ -313,13 +309,13 @@ class MilvusStore:
 
     def _delete_meta(self, keys: list[str]) -> None:
         if keys:
-            self.client.delete(self.names["meta"], filter=f"key in {json.dumps(keys)}")
+            self.client.delete(self.names["meta"], filter=_in("key", keys))
 
     def _delete_slots(self, slots: Iterable[int]) -> None:
         slots = sorted(set(slots))
         if slots:
             for kind in ("passages", "sentences"):
-                self.client.delete(self.names[kind], filter=f"slot in {json.dumps(slots)}")
+                self.client.delete(self.names[kind], filter=_in("slot", slots))
 
 
 def _lexical(title: str, text: str, acronyms: dict[str, list[str]]) -> str:
@@ -338,8 +334,14 @@ def _query_all(client: Any, collection: str, fields: list[str]) -> list[dict[str
     return rows
 
 
+def _in(field: str, values: Sequence[Any]) -> str:
+    """A filter expression: `field` is one of `values` (strings quoted as JSON, which Milvus reads, but
+    written as they are: Milvus does not read \\u escapes)."""
+    return f"{field} in {json.dumps(list(values), ensure_ascii=False)}"
+
+
 def _ids_filter(ids: Sequence[int]) -> str:
-    return f"id in {json.dumps([int(i) for i in ids])}"
+    return _in("id", [int(i) for i in ids])
 
 
 class MilvusChunkStore:
@@ -431,9 +433,7 @@ class MilvusLexicalIndex:
     def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
         wanted = list(dict.fromkeys(terms))
         rows = (
-            self.client.query(
-                self.terms_collection, filter=f"term in {json.dumps(wanted)}", output_fields=["term", "df"]
-            )
+            self.client.query(self.terms_collection, filter=_in("term", wanted), output_fields=["term", "df"])
             if wanted
             else []
         )
