@@ -13,9 +13,10 @@ Two kinds of question are fitted on, each set given the same total weight:
 1. Sentence weights: a conditional logit over the candidate sentences of each answerable question (those
    of its top_k retrieved passages), the target spread over the sentences that hold a gold answer.
 2. Confidence: a logistic regression of "the corpus answers the question" on the evidence for the best
-   sentence. SQuAD's unanswerable questions are those on a held-out quarter of the paragraphs, asked of an
-   index without them (hard: the rest of their article is still there); the seeds' are near-miss and the
-   unanswerable questions of dev.jsonl.
+   sentence, its weights kept non-negative (more evidence never lowers the confidence). SQuAD's
+   unanswerable questions are those on a held-out quarter of the paragraphs, asked of an index without
+   them (hard: the rest of their article is still there); the seeds' are near-miss and the unanswerable
+   questions of dev.jsonl.
 3. Threshold: the highest that abstains on at most 5% of the seeds' answerable tuning questions, counting
    those that abstain because their best sentence lacks the type of answer asked for.
 """
@@ -101,6 +102,7 @@ def main(squad: Path, write: bool) -> None:
         np.vstack([best[training], seed_best]),
         np.concatenate([answerable[training], seed_answerable]).astype(float),
         np.concatenate([squad_weight, seed_weight]) * (int(training.sum()) + len(seed_questions)),
+        non_negative=True,
     )
     confidence_weights = dict(zip(EVIDENCE, np.round(coefficients[1:], 2).tolist(), strict=True))
     confidence_bias = round(float(coefficients[0]), 2)

@@ -122,12 +122,10 @@ from scale_benchmark import StandInEmbedder, StandInTagger, measure_open_and_ask
 print(json.dumps(measure_open_and_ask(json.loads(sys.argv[1]), json.loads(sys.stdin.read()))))
 """
     result = subprocess.run(
-        [sys.executable, "-c", script, settings_json],
-        input=json.dumps(questions),
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", script, settings_json], input=json.dumps(questions), capture_output=True, text=True
     )
+    if result.returncode:
+        raise RuntimeError(f"measuring failed: {result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

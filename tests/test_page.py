@@ -171,7 +171,7 @@ def test_hostile_text_in_a_question_renders_inert(session):
 def test_hostile_text_in_an_article_renders_inert(browser, corpus_copy, tmp_path, embedder):
     (corpus_copy / "evil.txt").write_text(
         "KFOR attack report <script>alert('x')</script>\n\n"
-        "The Zubin Potok checkpoint <img src=x onerror=alert(1)> was attacked by **forty** armed men in 2031, "
+        "The Zubin Potok checkpoint <img src=x onerror=alert(1)> was **attacked** by 40 armed men in 2031, "
         "see [details](javascript:alert(2)).\n",
         "utf-8",
     )

@@ -1,5 +1,5 @@
 from askbalkans.corpus import load_corpus
-from askbalkans.text import find_acronyms, fold, looks_like_a_person, names_in, terms, with_acronyms, words
+from askbalkans.text import Acronyms, find_acronyms, fold, looks_like_a_person, names_in, terms, with_acronyms, words
 from conftest import SEEDS
 
 
@@ -32,7 +32,7 @@ def test_an_acronym_that_is_also_a_word_is_not_used():
 
 
 def test_either_form_matches_the_other():
-    acronyms = {"eu": ["european", "union"]}
+    acronyms = Acronyms({"eu": ["european", "union"]})
     assert set(with_acronyms(terms("What does the EU want?"), acronyms)) >= {"european", "union"}
     assert "eu" in with_acronyms(terms("The European Union wants it"), acronyms)
     assert with_acronyms(terms("The union wants it"), acronyms) == ["union", "want"]

@@ -209,10 +209,11 @@ def _read_article(path: Path, root: Path, max_bytes: int) -> tuple[str | None, s
         descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as error:
         return None, f"cannot be read ({error.strerror or error})"
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        return None, "not a regular file (a directory, FIFO, socket or device)"
     with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(handle.fileno())
-        if not stat.S_ISREG(status.st_mode):
-            return None, "not a regular file (a directory, FIFO, socket or device)"
         if status.st_size > max_bytes:
             return None, f"larger than the limit of {max_bytes:,} bytes ({status.st_size:,}; see max_article_bytes)"
         data = handle.read(max_bytes + 1)

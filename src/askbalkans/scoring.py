@@ -19,7 +19,7 @@ from askbalkans.errors import SettingError
 from askbalkans.question import AnswerFinder, QuestionAnalysis
 from askbalkans.retriever import Retrieval
 from askbalkans.stores import Index
-from askbalkans.text import terms, with_acronyms
+from askbalkans.text import Acronyms, terms, with_acronyms
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class SentenceScorer:
         self.index = index
         self.weights = weight_vector(weights, "sentence_weights")
         self.finder = finder
-        self._acronyms = dict(index.acronyms)
+        self._acronyms = Acronyms(index.acronyms)
 
     def _terms(self, sentences: Mapping[int, Sentence]) -> dict[int, list[str]]:
         return {i: with_acronyms(terms(s.text), self._acronyms) for i, s in sentences.items()}

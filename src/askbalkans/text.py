@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
 
 import Stemmer
 
@@ -17,9 +18,11 @@ _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['][^\W\d_]+)*")
 
 def fold(text: str) -> str:
     """Lower-case, strip accents, map dashes and quotes to ASCII, collapse whitespace."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.translate(_DASHES).translate(_QUOTES).lower()
+    if not text.isascii():  # most text is: then there is nothing to strip or map
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = text.translate(_DASHES).translate(_QUOTES)
+    text = text.lower()
     return " ".join(text.split())
 
 
@@ -122,12 +125,31 @@ def _key(acronym: str) -> str:
     return (terms(acronym) or [""])[0]
 
 
-def with_acronyms(found: list[str], acronyms: dict[str, list[str]]) -> list[str]:
+class Acronyms:
+    """Acronyms and what they stand for (see `find_acronyms`), indexed for a quick look-up either way."""
+
+    def __init__(self, expansions: Mapping[str, list[str]]):
+        self.expansions = dict(expansions)
+        self._order = {acronym: number for number, acronym in enumerate(self.expansions)}
+        self._by_first_term: dict[str, list[str]] = {}
+        for acronym, expansion in self.expansions.items():
+            self._by_first_term.setdefault(expansion[0], []).append(acronym)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Acronyms) and other.expansions == self.expansions
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def with_acronyms(found: list[str], acronyms: Acronyms) -> list[str]:
     """`found` terms plus, for each acronym among them, what it stands for, and for each full form, its
     acronym: a text that says "EU" then matches "European Union", and the other way round."""
     present = set(found)
+    candidates = {t for t in present if t in acronyms.expansions}
+    candidates.update(a for t in present for a in acronyms._by_first_term.get(t, ()))
     extra = []
-    for acronym, expansion in acronyms.items():
+    for acronym in sorted(candidates, key=acronyms._order.__getitem__):
+        expansion = acronyms.expansions[acronym]
         if acronym in present:
             extra += [term for term in expansion if term not in present]
         elif all(term in present for term in expansion):
@@ -135,7 +157,7 @@ def with_acronyms(found: list[str], acronyms: dict[str, list[str]]) -> list[str]
     return found + extra
 
 
-def lexical_terms(title: str, passage: str, acronyms: dict[str, list[str]]) -> list[str]:
+def lexical_terms(title: str, passage: str, acronyms: Acronyms) -> list[str]:
     """What the lexical index matches for a passage. The title's words count for every passage of the
     article ("Super Bowl 50" questions find the passages of that article); acronyms match their full form."""
     return with_acronyms(terms(f"{title}\n{passage}"), acronyms)

@@ -271,6 +271,7 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
         chatbot = gr.Chatbot(
             elem_id="askb-chat",
             label="Conversation",
+            show_label=False,  # a floating label would cover the first words of the view
             height="62vh",
             min_height=320,
             render_markdown=False,

@@ -45,7 +45,7 @@ from askbalkans.stores import (
     slot_of,
 )
 from askbalkans.tagging import Span
-from askbalkans.text import lexical_terms
+from askbalkans.text import Acronyms, lexical_terms
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,7 @@ class MilvusStore:
     def _insert(self, entries: list[ArticleEntry], acronyms: dict[str, list[str]]) -> Counter[str]:
         """Write the rows of `entries`; the passage counts of their lexical terms."""
         passage_rows, sentence_rows = [], []
+        table = Acronyms(acronyms)
         for entry in entries:
             slot, doc_id = entry.record.slot, entry.record.doc_id
             for passage, vector in zip(entry.chunks.passages, entry.passage_vectors, strict=True):
@@ -235,7 +236,7 @@ class MilvusStore:
                         "end_sentence": passage.end_sentence,
                         "doc_id": doc_id,
                         "text": passage.text[:_TEXT_CHARS],
-                        "lexical": _lexical(entry.record.title, passage.text, acronyms),
+                        "lexical": _lexical(entry.record.title, passage.text, table),
                         "dense": vector.tolist(),
                     }
                 )
@@ -297,8 +298,9 @@ class MilvusStore:
             value["slot"]: value["title"] for key, value in self._meta().items() if key.startswith(_ARTICLE_PREFIX)
         }
         rows = [r for r in _query_all(self.client, self.names["passages"], fields) if r["slot"] in slots]
+        table = Acronyms(acronyms)
         for row in rows:
-            row["lexical"] = _lexical(titles.get(row["slot"], ""), row["text"], acronyms)
+            row["lexical"] = _lexical(titles.get(row["slot"], ""), row["text"], table)
         for start in range(0, len(rows), _BATCH):
             self.client.upsert(self.names["passages"], rows[start : start + _BATCH])
 
@@ -318,7 +320,7 @@ class MilvusStore:
                 self.client.delete(self.names[kind], filter=_in("slot", slots))
 
 
-def _lexical(title: str, text: str, acronyms: dict[str, list[str]]) -> str:
+def _lexical(title: str, text: str, acronyms: Acronyms) -> str:
     # Our own terms (stemmed, acronyms joined), which Milvus's standard analyzer splits at the spaces.
     return " ".join(lexical_terms(title, text, acronyms))[:_TEXT_CHARS] or "_"
 
@@ -361,9 +363,12 @@ class MilvusChunkStore:
             batch = missing[start : start + _BATCH]
             for row in self.client.query(self.names[kind], filter=_ids_filter(batch), output_fields=fields):
                 self._rows[(kind, int(row["id"]))] = row
+        found = {i: self._rows[(kind, i)] for i in wanted if (kind, i) in self._rows}
+        for i in found:
+            self._rows.move_to_end((kind, i))  # least recently used rows go first
         while len(self._rows) > _CACHE_ROWS:
             self._rows.popitem(last=False)
-        return {i: self._rows[(kind, i)] for i in wanted if (kind, i) in self._rows}
+        return found
 
     def passages(self, ids: Ids) -> list[Passage]:
         rows = self.rows("passages", ids, _PASSAGE_FIELDS)
