@@ -34,6 +34,10 @@ def main() -> None:
     parser.add_argument("--gold", type=Path, default=PROJECT_ROOT / "eval" / "gold.jsonl")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-serving", dest="serving", action="store_false", help="skip the cold-start figures")
+    parser.add_argument(
+        "--squad", type=Path, help="also time adding one article to an index of 2,000 of this file's paragraphs"
+    )
+    parser.add_argument("--work", type=Path, default=Path("/tmp/askbalkans-benchmark"), help="--squad: its index")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -78,17 +82,83 @@ def main() -> None:
         print(f"4 threads asking at once: {len(questions) * args.repeat / elapsed:.1f} questions/s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MB")
+    if args.squad:
+        incremental(args.squad, args.work)
     if args.serving:
         with tempfile.TemporaryDirectory() as index_dir:
             for label in ("index built fresh", "index already built"):
-                port_open, page, answer = cold_start(args.corpus, Path(index_dir))
+                port_open, page, answer = cold_start(args.corpus, Path(index_dir), label == "index already built")
                 print(
                     f"app.py cold start ({label}): port answers after {port_open:.2f} s, chat page after "
                     f"{page:.2f} s, first answer after {answer:.2f} s"
                 )
 
 
-def cold_start(corpus: Path, index_dir: Path) -> tuple[float, float, float]:
+def incremental(squad: Path, work: Path, paragraphs: int = 2000) -> None:
+    """Adding one article to an index of `paragraphs` articles, against embedding that article alone."""
+    from dataclasses import replace
+
+    from askbalkans.chunker import chunk_article
+    from askbalkans.config import Settings
+    from askbalkans.corpus import Corpus
+    from askbalkans.embedding import load_embedder
+    from askbalkans.evaluation.datasets import load_squad
+    from askbalkans.indexer import open_index, sentence_texts_in_context, token_budget
+    from askbalkans.stores.embedded import EmbeddedStore
+    from askbalkans.tagging import load_tagger
+
+    corpus, _ = load_squad(squad)
+    kept, extra = corpus.articles[:paragraphs], corpus.articles[paragraphs]
+    settings = replace(Settings(), index_dir=work / "incremental")
+    embedder, tagger, store = load_embedder(settings.model), load_tagger(), EmbeddedStore(settings.index_dir)
+    started = time.perf_counter()
+    opened = open_index(Corpus(kept), store, settings, embedder, tagger)
+    print(f"index of {paragraphs} paragraphs ({opened.report.summary()}): {time.perf_counter() - started:.1f} s")
+    open_index(Corpus(kept), store, settings, embedder, tagger)  # the index is up to date: nothing to do
+    chunks = chunk_article(extra, token_budget(settings, embedder))
+    started = time.perf_counter()
+    embedder.encode([p.text for p in chunks.passages])
+    embedder.encode(sentence_texts_in_context(chunks.sentences))
+    embedding = time.perf_counter() - started
+    started = time.perf_counter()
+    report = open_index(Corpus((*kept, extra)), store, settings, embedder, tagger).report
+    adding = time.perf_counter() - started
+    print(
+        f"adding one article ({len(chunks.passages)} passages, {len(chunks.sentences)} sentences) to it: "
+        f"{adding:.2f} s ({report.summary()}); embedding that article alone: {embedding:.2f} s"
+    )
+    open_index(Corpus(kept), store, settings, embedder, tagger)  # back as it was, for the next run
+
+
+def enter_to_answer(url: str, questions: int = 10) -> None:
+    """Time from pressing Enter in headless Chromium to the reply on screen, for the gold questions."""
+    from playwright.sync_api import sync_playwright
+
+    from askbalkans.evaluation.datasets import load_gold
+    from askbalkans.evaluation.metrics import percentile
+
+    asked = [q.question for q in load_gold(PROJECT_ROOT / "eval" / "gold.jsonl")][:questions]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(url)
+        page.wait_for_function("document.querySelector('#askb-status')?.innerText.includes('Ready')")
+        box = page.locator("#askb-input textarea")
+        timings = []
+        for number, question in enumerate(asked, 1):
+            box.fill(question)
+            started = time.perf_counter()
+            box.press("Enter")
+            page.wait_for_function(f"document.querySelectorAll('#askb-chat .bot-row .askb-answer').length >= {number}")
+            timings.append((time.perf_counter() - started) * 1000)
+        browser.close()
+    print(
+        f"the page, Enter to reply on screen over {len(timings)} questions: p50 {percentile(timings, 0.5):.0f} ms, "
+        f"max {max(timings):.0f} ms"
+    )
+
+
+def cold_start(corpus: Path, index_dir: Path, measure_page: bool = False) -> tuple[float, float, float]:
     """Seconds from starting `app.py` to: any HTTP response on its port, the chat page (200), an answer."""
     from gradio_client import Client
 
@@ -119,7 +189,10 @@ def cold_start(corpus: Path, index_dir: Path) -> tuple[float, float, float]:
             port_open = port_open or time.perf_counter() - started
             time.sleep(0.05)
         Client(url, verbose=False).predict("How many troops serve in KFOR?", api_name="/ask")
-        return port_open, page, time.perf_counter() - started
+        answered = time.perf_counter() - started
+        if measure_page:
+            enter_to_answer(url)
+        return port_open, page, answered
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

@@ -52,6 +52,8 @@ def spans(finder, tagger, question: str, sentence: str) -> list[str]:
     [
         ("How many soldiers serve in KFOR?", "Around 4,600 troops serve in KFOR today.", ["Around 4,600"]),
         ("How many soldiers serve in KFOR?", "KFOR has been increased by 1,000 soldiers.", []),  # a change
+        ("How many soldiers serve in KFOR?", "KFOR received another 500 soldiers.", []),  # a change
+        ("How many men attacked the post?", "The post was attacked by 40 armed men.", ["40"]),  # a count
         ("How many soldiers serve in KFOR?", "KFOR has 200 vehicles in Kosovo.", []),  # counts something else
         ("When did the attack happen?", "The attack happened on 24 September 2023.", ["24 September 2023"]),
         ("When did the attack happen?", "The attack happened in Banjska.", []),

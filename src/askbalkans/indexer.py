@@ -175,12 +175,13 @@ def embed_articles(
     ]
 
 
-def tag_sentences(chunked: list[ArticleChunks], tagger: Tagger) -> list[ArticleChunks]:
-    """The chunks with each sentence's typed spans filled in."""
-    tagged = iter(tagger.tag([s.text for chunks in chunked for s in chunks.sentences]))
+def tag_sentences(chunked: list[ArticleChunks], tagger: Tagger, batch: int = 2000) -> list[ArticleChunks]:
+    """The chunks with each sentence's typed spans filled in. Tagged in batches, keeping only the spans: a
+    corpus's tokens all at once would not fit in memory."""
+    texts = [s.text for chunks in chunked for s in chunks.sentences]
+    spans = iter([t.spans for start in range(0, len(texts), batch) for t in tagger.tag(texts[start : start + batch])])
     return [
-        replace(chunks, sentences=tuple(replace(s, spans=next(tagged).spans) for s in chunks.sentences))
-        for chunks in chunked
+        replace(chunks, sentences=tuple(replace(s, spans=next(spans)) for s in chunks.sentences)) for chunks in chunked
     ]
 
 

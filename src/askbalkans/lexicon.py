@@ -122,17 +122,19 @@ CLAUSE_OPENERS = _words(
     """in on at by for with from to of and but or since until during about after before than so then
     approximately roughly exactly apart"""
 )
-# A number right after one of these is a change, not a count ("increased by 1,000 soldiers").
-CHANGE_BEFORE_NUMBER = _words("by another additional extra further")
+# A number right after one of these is a change, not a count ("another 1,000 soldiers"); so is one after
+# "by" that follows a verb of change ("increased by 1,000 soldiers", not "attacked by 40 armed men").
+CHANGE_BEFORE_NUMBER = _words("another additional extra further")
+CHANGE_VERBS = _words(
+    """increased increase increases increasing rose risen rise rises grew grown grow grows fell fallen falls
+    dropped drop drops declined decline decreased decrease reduced reduce cut raised raise boosted boost
+    expanded expand shrank shrunk up down"""
+)
 
-MONTHS = _words("january february march april may june july august september october november december")
 NUMBER_WORDS = _words(
     """one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred
     thousand million billion dozen dozens hundreds thousands millions half"""
 )
-DATE_WORDS = MONTHS | _words("century centuries decade decades ago")
-ORDINAL_DAY = re.compile(r"\d{1,2}(st|nd|rd|th)")
-YEAR = re.compile(r"(19|20)\d\d")
 
 # --- names and follow-ups ------------------------------------------------------------------------
 

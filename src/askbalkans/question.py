@@ -18,6 +18,7 @@ from askbalkans.lexicon import (
     ANSWER_TYPE_CUES,
     BARE_CUE,
     CHANGE_BEFORE_NUMBER,
+    CHANGE_VERBS,
     CLAUSE_OPENERS,
     NUMBER_WORDS,
     STOPWORDS,
@@ -126,8 +127,10 @@ class AnswerFinder:
     def counts(self, noun: str, sentence: str, span: Span) -> bool:
         """Whether the number `span` counts `noun` (or a noun that means the same), rather than a change
         of it ("increased by 1,000 soldiers")."""
-        before = sentence[: span.start].split()[-1:]
-        if before and fold(before[0]) in CHANGE_BEFORE_NUMBER:
+        before = [fold(w) for w in sentence[: span.start].split()[-2:]]
+        if before[-1:] and before[-1] in CHANGE_BEFORE_NUMBER:
+            return False
+        if len(before) == 2 and before[1] == "by" and before[0] in CHANGE_VERBS:
             return False
         following = re.findall(r"[^\W\d_]+", sentence[span.end :])[:FIGURE_WINDOW]
         return any(self.similarity(noun, word) >= SAME_NOUN_SIMILARITY for word in following)

@@ -32,10 +32,12 @@ class Evidence:
     topic_overlap: float  # ... of the question's topic terms, in the sentence and neighbours
     bigram: float  # share of the question's consecutive term pairs found in the sentence
     passage: float  # fused score of the sentence's passage, divided by the best passage's
-    answer_type: float  # 1 when the sentence holds a span of the answer type asked for (question.AnswerFinder)
+    # 1 when the question asks for a type of answer and the sentence holds a span of it (question.AnswerFinder);
+    # 0 for a question of no particular type, so that more evidence never lowers the confidence
+    answer_type: float
     names: float  # idf-weighted share of the names the question mentions, in the sentence and neighbours
     typed_question: float  # 1 when the question asks for a type of answer (a number, a date, a name...): the
-    # same for every sentence, it lets the confidence weigh `answer_type` by whether it was asked for
+    # same for every sentence, it lets the confidence treat typed questions apart
 
     def vector(self) -> np.ndarray:
         return np.array(astuple(self))
@@ -142,7 +144,7 @@ class SentenceScorer:
                 topic_overlap=self.overlap(question.topic, neighbourhood, idf) if question.topic else 1.0,
                 bigram=len(query_pairs & own_pairs) / len(query_pairs) if query_pairs else 0.0,
                 passage=passage_score,
-                answer_type=float(not typed or bool(self.finder.answers(question, sentence.text, sentence.spans))),
+                answer_type=float(typed and bool(self.finder.answers(question, sentence.text, sentence.spans))),
                 names=self.overlap(question.names, neighbourhood, idf) if question.names else 1.0,
                 typed_question=float(typed),
             )

@@ -135,11 +135,6 @@ class Acronyms:
         for acronym, expansion in self.expansions.items():
             self._by_first_term.setdefault(expansion[0], []).append(acronym)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Acronyms) and other.expansions == self.expansions
-
-    __hash__ = None  # type: ignore[assignment]
-
 
 def with_acronyms(found: list[str], acronyms: Acronyms) -> list[str]:
     """`found` terms plus, for each acronym among them, what it stands for, and for each full form, its
