@@ -9,6 +9,7 @@ import pytest
 from askbalkans.cli import main
 
 
+@pytest.mark.e2e  # the whole pipeline, from the command line
 def test_ask_prints_the_answer_with_its_sources(tmp_path, capsys):
     assert main(["ask", "Who is NATO's Deputy Secretary General?", "--index", str(tmp_path / "index")]) == 0
     printed = capsys.readouterr().out
@@ -16,6 +17,7 @@ def test_ask_prints_the_answer_with_its_sources(tmp_path, capsys):
     assert "004_e76711d46be13724, characters" in printed
 
 
+@pytest.mark.e2e  # the whole pipeline, from the command line
 def test_ask_json_is_the_whole_answer(tmp_path, capsys):
     assert (
         main(
@@ -41,6 +43,7 @@ def test_ask_json_is_the_whole_answer(tmp_path, capsys):
     assert answer["citations"] and not answer["abstained"]
 
 
+@pytest.mark.e2e  # the whole pipeline, from the command line
 def test_index_builds_then_reports_up_to_date(corpus_copy, tmp_path, capsys):
     (corpus_copy / "broken.txt").write_bytes(b"\xff\xfe not text")
     arguments = ["index", "--corpus", str(corpus_copy), "--index", str(tmp_path / "index")]

@@ -36,6 +36,16 @@ def settings(corpus_copy, tmp_path) -> Settings:
     return Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
 
 
+@pytest.fixture
+def small_settings(tmp_path) -> Settings:
+    """Two short articles: for what does not depend on the seeds, at a fraction of their indexing time."""
+    corpus = tmp_path / "small"
+    corpus.mkdir()
+    (corpus / "kfor.txt").write_text("KFOR in 2025\n\nAbout 4,600 troops serve in KFOR. Italy sends the most.\n")
+    (corpus / "envoy.txt").write_text("A new envoy\n\nPeter Sorensen visited Pristina. He also visited Belgrade.\n")
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
 @pytest.fixture(autouse=True)
 def _tagger(tagger):
     global TAGGER
@@ -91,15 +101,15 @@ def test_only_added_and_changed_articles_are_embedded_and_removed_ones_are_gone(
     assert len(list(settings.index_dir.glob("gen-*"))) == 1  # the previous generation is removed
 
 
-def test_a_changed_setting_rebuilds_the_index(settings, embedder):
-    reopen(settings, embedder)
-    opened = reopen(replace(settings, passage_tokens=80), embedder)
+def test_a_changed_setting_rebuilds_the_index(small_settings, embedder):
+    reopen(small_settings, embedder)
+    opened = reopen(replace(small_settings, passage_tokens=80), embedder)
     assert "passage_tokens changed (160 -> 80)" in opened.report.rebuilt_because
 
 
-def test_a_rebuild_can_be_requested(settings, embedder):
-    reopen(settings, embedder)
-    assert reopen(settings, embedder, rebuild=True).report.rebuilt_because == "a rebuild was requested"
+def test_a_rebuild_can_be_requested(small_settings, embedder):
+    reopen(small_settings, embedder)
+    assert reopen(small_settings, embedder, rebuild=True).report.rebuilt_because == "a rebuild was requested"
 
 
 @pytest.mark.parametrize(
@@ -112,12 +122,13 @@ def test_a_rebuild_can_be_requested(settings, embedder):
         (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "index manifest is missing"),
     ],
 )
-def test_a_corrupt_or_incomplete_index_is_rebuilt(settings, embedder, damage, reason):
-    reopen(settings, embedder)
-    damage(generation(settings))
-    opened = reopen(settings, embedder)
+def test_a_corrupt_or_incomplete_index_is_rebuilt(small_settings, embedder, damage, reason):
+    reopen(small_settings, embedder)
+    damage(generation(small_settings))
+    opened = reopen(small_settings, embedder)
     assert reason in opened.report.rebuilt_because
-    assert not reopen(settings, embedder).report.updated
+    assert opened.index.passage_count == 2
+    assert not reopen(small_settings, embedder).report.updated
 
 
 def test_a_crash_while_writing_leaves_the_previous_index_in_use(settings, embedder, monkeypatch):

@@ -54,6 +54,8 @@ def spans(finder, tagger, question: str, sentence: str) -> list[str]:
         ("How many soldiers serve in KFOR?", "KFOR has been increased by 1,000 soldiers.", []),  # a change
         ("How many soldiers serve in KFOR?", "KFOR received another 500 soldiers.", []),  # a change
         ("How many men attacked the post?", "The post was attacked by 40 armed men.", ["40"]),  # a count
+        ("How many days later was the attack?", "Ten days after that meeting, an attack took place.", ["Ten days"]),
+        ("How many days did the campaign last?", "The 78-day campaign ended in 1999.", ["78-day"]),
         ("How many soldiers serve in KFOR?", "KFOR has 200 vehicles in Kosovo.", []),  # counts something else
         ("When did the attack happen?", "The attack happened on 24 September 2023.", ["24 September 2023"]),
         ("When did the attack happen?", "The attack happened in Banjska.", []),

@@ -131,6 +131,10 @@ CHANGE_VERBS = _words(
     expanded expand shrank shrunk up down"""
 )
 
+# A count of these is tagged as a date ("Ten days after", "the 78-day campaign"), and answers "how many".
+TIME_UNITS = _words(
+    "second seconds minute minutes hour hours day days week weeks month months year years decade decades"
+)
 NUMBER_WORDS = _words(
     """one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred
     thousand million billion dozen dozens hundreds thousands millions half"""

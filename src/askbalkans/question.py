@@ -22,6 +22,7 @@ from askbalkans.lexicon import (
     CLAUSE_OPENERS,
     NUMBER_WORDS,
     STOPWORDS,
+    TIME_UNITS,
 )
 from askbalkans.tagging import Span, Tagged
 from askbalkans.text import fold, looks_like_a_person, terms, words
@@ -107,6 +108,8 @@ class AnswerFinder:
         if question.answer_type == "other":
             return []
         accepted = ANSWER_SPAN_TYPES[question.answer_type]
+        if question.counted and fold(question.counted) in TIME_UNITS:
+            accepted = accepted | {"date"}
         found = []
         for span in spans:
             text = sentence[span.start : span.end]
@@ -132,7 +135,8 @@ class AnswerFinder:
             return False
         if len(before) == 2 and before[1] == "by" and before[0] in CHANGE_VERBS:
             return False
-        following = re.findall(r"[^\W\d_]+", sentence[span.end :])[:FIGURE_WINDOW]
+        inside = re.findall(r"[^\W\d_]+", sentence[span.start : span.end])  # "Ten days", "78-day"
+        following = inside + re.findall(r"[^\W\d_]+", sentence[span.end :])[:FIGURE_WINDOW]
         return any(self.similarity(noun, word) >= SAME_NOUN_SIMILARITY for word in following)
 
     def count_values(self, noun: str, sentence: str, spans: Sequence[Span]) -> frozenset[str]:
