@@ -55,7 +55,9 @@ SPAN_TYPES = ("number", "money", "percent", "date", "person", "place", "name")
 # Searched exhaustively up to this many passages (exact, and fast enough); above, with HNSW.
 HNSW_ABOVE = 200_000
 HNSW_NEIGHBOURS = 32
-HNSW_SEARCH_DEPTH = 128  # efSearch: recall@10 of at least 0.95 of exact search (eval/scale_benchmark.py)
+# efSearch. Recall@10 against exact search is not yet shown to reach 0.95: 0.29 on the scale benchmark's
+# stand-in vectors at 605k passages (eval/README.md, "Scale").
+HNSW_SEARCH_DEPTH = 128
 
 
 class _GenerationGone(Exception):
