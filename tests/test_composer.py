@@ -83,3 +83,19 @@ def test_citations_point_into_the_article_and_its_passage(assistant_over):
     for citation in answer.citations:
         assert REPORT[citation.start : citation.end] == citation.sentence
         assert citation.sentence in citation.passage and citation.title == "Ibar bridge report"
+
+
+def test_answer_type_evidence_is_only_for_questions_that_ask_for_a_type(assistant_over):
+    """A question of no particular type gets no answer-type evidence from any sentence: with a free 1 for
+    every sentence, the non-negative confidence would favour such questions (off-topic ones included)."""
+    from askbalkans.question import analyse
+
+    assistant = assistant_over({"bridge": REPORT})
+    reader = assistant.reader
+
+    def evidence(question: str) -> list[float]:
+        analysis = analyse(question, reader.tagger.tag([question])[0])
+        return [s.evidence.answer_type for s in reader.scorer.score(assistant.retrieve(question), analysis)]
+
+    assert set(evidence("What about the Ibar bridge?")) == {0.0}
+    assert 1.0 in evidence("When did the Ibar bridge reopen to cars?")

@@ -72,3 +72,12 @@ def test_the_spans_that_answer_what_is_asked(finder, tagger, question, sentence,
 def test_differing_counts_are_read_as_figures(finder, tagger):
     sentence = "KFOR had 50,000 troops, and today around 4,600 soldiers."
     assert finder.count_values("soldiers", sentence, tagger.tag([sentence])[0].spans) == {"50000", "4600"}
+
+
+def test_the_word_vector_cache_is_bounded(embedder):
+    similarity = WordSimilarity(embedder, max_words=3)
+    assert similarity("soldiers", "troops") > similarity("troops", "vehicles")
+    for word in ("alpha", "beta", "gamma", "delta"):
+        similarity("troops", word)
+        assert len(similarity._vectors) <= 3
+    assert similarity("soldiers", "troops") == pytest.approx(similarity("troops", "soldiers"))

@@ -95,17 +95,24 @@ def load_embedder(model: str = DEFAULT_MODEL) -> SentenceTransformerEmbedder:
 
 class WordSimilarity:
     """Cosine similarity of two words by the embedder (each word embedded alone, once, then cached):
-    "soldiers" and "troops" are close (0.89 with MiniLM), "troops" and "vehicles" are not (0.47)."""
+    "soldiers" and "troops" are close (0.89 with MiniLM), "troops" and "vehicles" are not (0.47).
 
-    def __init__(self, embedder: Embedder):
+    Questions bring arbitrary words, so the cache is bounded: it starts again when it holds `max_words`."""
+
+    def __init__(self, embedder: Embedder, max_words: int = 50_000):
         self._embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
+        self.max_words = max_words
 
     def __call__(self, first: str, second: str) -> float:
         first, second = first.lower(), second.lower()
         if first == second:
             return 1.0
-        missing = [word for word in {first, second} if word not in self._vectors]
+        known = self._vectors  # read through one dict: another thread may start the cache again meanwhile
+        missing = [word for word in {first, second} if word not in known]
         if missing:
-            self._vectors.update(zip(missing, self._embedder.encode(missing), strict=True))
-        return float(self._vectors[first] @ self._vectors[second])
+            if len(known) + len(missing) > self.max_words:
+                known = self._vectors = {}
+                missing = list({first, second})
+            known.update(zip(missing, self._embedder.encode(missing), strict=True))
+        return float(known[first] @ known[second])
