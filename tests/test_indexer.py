@@ -6,13 +6,21 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import faiss
 import pytest
 
 from askbalkans import Assistant, Settings
 from askbalkans.corpus import load_corpus
 from askbalkans.indexer import open_index
 from askbalkans.stores import chunk_id
-from askbalkans.stores.embedded import CHUNKS, CURRENT, LEXICAL, MANIFEST, PASSAGE_VECTORS, EmbeddedStore
+from askbalkans.stores.embedded import (
+    ARTICLES,
+    CURRENT,
+    MANIFEST,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    EmbeddedStore,
+)
 
 
 class CountingEmbedder:
@@ -52,8 +60,8 @@ def _tagger(tagger):
     TAGGER = tagger
 
 
-def reopen(settings: Settings, embedder, rebuild=False):
-    store = EmbeddedStore(settings.index_dir)
+def reopen(settings: Settings, embedder, rebuild=False, hnsw_above=None):
+    store = EmbeddedStore(settings.index_dir, **({} if hnsw_above is None else {"hnsw_above": hnsw_above}))
     return open_index(load_corpus(settings.corpus_dir), store, settings, embedder, TAGGER, rebuild=rebuild)
 
 
@@ -64,10 +72,11 @@ def generation(settings: Settings):
 def test_index_is_built_once_then_loaded(settings, embedder):
     first = reopen(settings, embedder)
     assert first.report.rebuilt_because.startswith("no index")
-    assert {MANIFEST, PASSAGE_VECTORS, CHUNKS, LEXICAL} <= {p.name for p in generation(settings).iterdir()}
+    assert {MANIFEST, PASSAGE_VECTORS, ARTICLES, SENTENCE_VECTORS} <= {p.name for p in generation(settings).iterdir()}
     manifest = json.loads((generation(settings) / MANIFEST).read_text())
     assert manifest["spec"]["settings"]["model"] == settings.model and manifest["spec"]["dimension"] == 384
-    assert {a["doc_id"] for a in manifest["articles"]} == {p.stem for p in settings.corpus_dir.glob("*.txt")}
+    articles = json.loads((generation(settings) / ARTICLES).read_text())
+    assert set(articles["doc_id"]) == {p.stem for p in settings.corpus_dir.glob("*.txt")}
     second = reopen(settings, embedder)
     assert not second.report.updated and second.report.summary().startswith("loaded the index of 5 articles")
     assert second.index.passage_count == first.index.passage_count
@@ -101,6 +110,39 @@ def test_only_added_and_changed_articles_are_embedded_and_removed_ones_are_gone(
     assert len(list(settings.index_dir.glob("gen-*"))) == 1  # the previous generation is removed
 
 
+def test_above_the_threshold_passages_are_searched_by_a_graph_that_grows_with_added_articles(settings, embedder):
+    exact = reopen(settings, embedder).index
+    graph = reopen(settings, embedder, rebuild=True, hnsw_above=10).index
+    assert "HNSW" in type(faiss.downcast_index(graph.passage_vectors._index.index)).__name__
+    query = embedder.encode(["How many troops serve in KFOR?"])[0]
+    assert graph.passage_vectors.search(query, 5)[0].tolist() == exact.passage_vectors.search(query, 5)[0].tolist()
+
+    (settings.corpus_dir / "bridge.md").write_text("# Ibar bridge\n\nThe Ibar bridge reopened in 2031.\n", "utf-8")
+    grown = reopen(settings, embedder, hnsw_above=10)
+    assert grown.report.added == ("bridge",)
+    bridge = chunk_id(grown.index.articles["bridge"].slot, 0)
+    found, _ = grown.index.passage_vectors.search(embedder.encode(["When did the Ibar bridge reopen?"])[0], 1)
+    assert found.tolist() == [bridge]
+    assert grown.index.passage_count == graph.passage_count + 1
+    # A removal rebuilds the graph without the removed article's passages.
+    (settings.corpus_dir / "bridge.md").unlink()
+    shrunk = reopen(settings, embedder, hnsw_above=10).index
+    assert bridge not in shrunk.passage_vectors.search(query, shrunk.passage_count)[0].tolist()
+
+
+def test_a_snapshot_stays_readable_after_an_update_removes_its_generation(small_settings, embedder):
+    snapshot = reopen(small_settings, embedder).index
+    (small_settings.corpus_dir / "kfor.txt").unlink()
+    assert reopen(small_settings, embedder).report.removed == ("kfor",)
+    assert not any(p.name == "gen-000001" for p in small_settings.index_dir.iterdir())  # its files are gone
+    query = embedder.encode(["How many troops serve in KFOR?"])[0]
+    found, _ = snapshot.passage_vectors.search(query, 1)
+    passage = snapshot.chunks.passages(found)[0]
+    assert passage.doc_id == "kfor" and "4,600 troops" in passage.text
+    sentences = snapshot.chunks.sentences(snapshot.sentence_ids(int(found[0]), passage))
+    assert snapshot.sentence_vectors.vectors(list(sentences)).shape == (len(sentences), 384)
+
+
 def test_a_changed_setting_rebuilds_the_index(small_settings, embedder):
     reopen(small_settings, embedder)
     opened = reopen(replace(small_settings, passage_tokens=80), embedder)
@@ -112,13 +154,20 @@ def test_a_rebuild_can_be_requested(small_settings, embedder):
     assert reopen(small_settings, embedder, rebuild=True).report.rebuilt_because == "a rebuild was requested"
 
 
+def _flip_last_byte(path):
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
         (lambda folder: (folder / PASSAGE_VECTORS).write_bytes(b"not a faiss index"), "passages.faiss is corrupt"),
-        (lambda folder: (folder / CHUNKS).unlink(), "chunks.npz is missing"),
+        (lambda folder: (folder / "text.npy").unlink(), "text.npy is missing"),
         (lambda folder: (folder / MANIFEST).write_text("{ truncated"), "manifest is corrupt"),
-        (lambda folder: (folder / LEXICAL).write_bytes(b"\0"), "lexical.npz is corrupt"),
+        (lambda folder: (folder / "postings_rows.npy").write_bytes(b"\0"), "postings_rows.npy is corrupt"),
+        (lambda folder: _flip_last_byte(folder / SENTENCE_VECTORS), "sentence_vectors.npy is corrupt"),
         (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "index manifest is missing"),
     ],
 )

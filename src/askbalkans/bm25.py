@@ -8,8 +8,9 @@ rescoring the others, and a question touches only the postings of its own terms.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -47,6 +48,10 @@ class Postings:
     @property
     def documents(self) -> int:
         return len(self.lengths)
+
+    @cached_property
+    def average_length(self) -> float:
+        return float(self.lengths.mean()) if self.documents else 1.0
 
     def _term_of_entries(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.starts))
@@ -90,19 +95,21 @@ class Postings:
         columns = [self.vocabulary.get(term) for term in terms]
         return np.array([0 if c is None else self.starts[c + 1] - self.starts[c] for c in columns], dtype=np.int64)
 
-    def _contributions(self, query: Sequence[str], k1: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and BM25 contributions of the postings of the query's terms (a row once per term)."""
-        average_length = float(self.lengths.mean()) if self.documents else 1.0
-        rows, contributions = [], []
+    def _term_postings(self, query: Sequence[str]) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Where each known query term's postings start and end, and its idf."""
         for term in query:
             column = self.vocabulary.get(term)
-            if column is None:
-                continue
-            start, end = self.starts[column], self.starts[column + 1]
+            if column is not None:
+                start, end = int(self.starts[column]), int(self.starts[column + 1])
+                yield start, end, idf_lucene(np.array(end - start, dtype=np.float32), self.documents)
+
+    def _contributions(self, query: Sequence[str], k1: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and BM25 contributions of the postings of the query's terms (a row once per term)."""
+        rows, contributions = [], []
+        for start, end, idf in self._term_postings(query):
             found = self.rows[start:end]
-            idf = idf_lucene(np.array(end - start, dtype=np.float32), self.documents)
             rows.append(found)
-            saturated = tf_lucene(self.frequencies[start:end], self.lengths[found], average_length, k1, b)
+            saturated = tf_lucene(self.frequencies[start:end], self.lengths[found], self.average_length, k1, b)
             contributions.append(idf * saturated)
         if not rows:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
@@ -114,23 +121,33 @@ class Postings:
         rows, contributions = self._contributions(query, k1, b)
         if not len(rows) or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        touched, inverse = np.unique(rows, return_inverse=True)
-        scores = np.bincount(inverse, weights=contributions).astype(np.float32)
+        # Each term's rows are sorted: a stable sort (timsort) merges those runs instead of sorting afresh.
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        firsts = np.flatnonzero(np.diff(rows, prepend=-1))
+        touched = rows[firsts]
+        scores = np.add.reduceat(contributions[order].astype(np.float64), firsts).astype(np.float32)
         best = np.argpartition(-scores, min(k, len(scores)) - 1)[:k] if len(scores) > k else np.arange(len(scores))
         best = best[scores[best] > 0]
         best = best[np.lexsort((touched[best], -scores[best]))]
         return touched[best].astype(np.int64), scores[best]
 
     def scores_of(self, query: Sequence[str], wanted: np.ndarray, k1: float = K1, b: float = B) -> np.ndarray:
-        """The BM25 score of each of the `wanted` rows."""
-        rows, contributions = self._contributions(query, k1, b)
-        unique, inverse = np.unique(wanted, return_inverse=True)
-        scores = np.zeros(len(unique), dtype=np.float32)
-        if len(rows) and len(unique):
-            position = np.searchsorted(unique, rows)
-            hit = (position < len(unique)) & (unique[np.minimum(position, len(unique) - 1)] == rows)
-            np.add.at(scores, position[hit], contributions[hit])
-        return scores[inverse]
+        """The BM25 score of each of the `wanted` rows. Each term's postings are sorted by row: the wanted
+        rows are looked up in them, without scoring the rest."""
+        wanted = np.asarray(wanted, dtype=np.int64)
+        scores = np.zeros(len(wanted), dtype=np.float32)
+        for start, end, idf in self._term_postings(query):
+            found = self.rows[start:end]
+            if not len(found) or not len(wanted):
+                continue
+            at = np.minimum(np.searchsorted(found, wanted), len(found) - 1)
+            hit = found[at] == wanted
+            saturated = tf_lucene(
+                self.frequencies[start + at[hit]], self.lengths[wanted[hit]], self.average_length, k1, b
+            )
+            scores[hit] += idf * saturated
+        return scores
 
     def scores(self, query: Sequence[str], k1: float = K1, b: float = B) -> np.ndarray:
         """BM25 score of every document for the query terms (a repeated term counts again)."""

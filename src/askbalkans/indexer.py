@@ -25,7 +25,7 @@ from askbalkans.text import find_acronyms
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 _SHOWN = 5  # article ids named in a report, per kind of change
 
 

@@ -2,28 +2,33 @@
 
 Every update writes a complete new generation, `gen-<n>/`, and then points `CURRENT` at it with one
 atomic rename; a crash at any moment leaves `CURRENT` naming a complete generation (or nothing, before the
-first one). Readers read `CURRENT`, then each file of that generation once, checking it against the
-SHA-256 its manifest records, and build the index from the bytes they checked: two builds can never mix.
-An update carries the unchanged articles' rows over from the previous generation as arrays (their
-vectors, texts and postings), so it embeds only what changed. Generations other than the current one (a
-previous one, leftovers of a crash) are removed by the next update.
+first one). A generation's files are never changed once written, only removed. Readers read `CURRENT`,
+check every file of that generation against the SHA-256s its manifest records, and then map the files
+into memory: two builds can never mix, and a generation removed while mapped stays readable to its
+readers (the system keeps a removed file's pages while they are mapped). An update carries the unchanged
+articles' rows over from the previous generation as arrays (their vectors, texts and postings), so it
+embeds only what changed. Generations other than the current one (a previous one, leftovers of a crash)
+are removed by the next update.
 
-Sentences and passages are kept as columns (ids, spans, one UTF-8 blob of all sentence texts), and
-sentence vectors as float16: about 1 kB per sentence in memory, nothing per sentence built at start.
-Above `hnsw_above` passages, passage vectors are searched with an HNSW graph instead of exhaustively.
+Everything is kept as columns: one `.npy` file per array (ids, spans, one UTF-8 blob of all sentence
+texts, float16 sentence vectors, postings), the articles' records and the vocabulary as JSON lists. Opening
+maps the arrays instead of copying them and builds nothing per sentence or passage, so start-up grows with
+the checksums only (done in blocks, in parallel). Above `hnsw_above` passages, passage vectors are searched
+with an HNSW graph instead of exhaustively; an update that only adds articles adds them to the graph.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import mmap
 import os
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import faiss
 import numpy as np
@@ -45,19 +50,24 @@ from askbalkans.text import Acronyms, lexical_terms
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-CHUNKS = "chunks.npz"
+ARTICLES = "articles.json"
+VOCABULARY = "vocabulary.json"
 PASSAGE_VECTORS = "passages.faiss"
-SENTENCE_VECTORS = "sentences.npz"
-LEXICAL = "lexical.npz"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+_POSTINGS_ARRAYS = ("starts", "rows", "frequencies", "lengths")
 _GENERATION_PREFIX = "gen-"
 _READ_ATTEMPTS = 3
+# Files are checksummed in blocks, so that one large file is checked by several threads at once.
+CHECKSUM_BLOCK = 64 << 20
 SPAN_TYPES = ("number", "money", "percent", "date", "person", "place", "name")
 # Searched exhaustively up to this many passages (exact, and fast enough); above, with HNSW.
 HNSW_ABOVE = 200_000
+# Graph parameters measured on sentence-embedding vectors (eval/README.md, "Scale"): at a million passages,
+# recall@10 against exact search is 0.931 at efSearch 512, 0.946 at 1024 and 0.960 at 2048 (7.7 ms a
+# question, within the latency budget).
 HNSW_NEIGHBOURS = 32
-# efSearch. Recall@10 against exact search is not yet shown to reach 0.95: 0.29 on the scale benchmark's
-# stand-in vectors at 605k passages (eval/README.md, "Scale").
-HNSW_SEARCH_DEPTH = 128
+HNSW_BUILD_DEPTH = 160  # efConstruction
+HNSW_SEARCH_DEPTH = 2048  # efSearch
 
 
 class _GenerationGone(Exception):
@@ -146,24 +156,65 @@ class Columns:
     first_sentences: np.ndarray  # int64: the article's sentences[first:end]
     end_sentences: np.ndarray
 
-    @classmethod
-    def empty(cls) -> Columns:
-        ints = np.zeros(0, dtype=np.int64)
-        return cls(
-            ints, ints, ints, np.zeros(0, bool), np.zeros(1, np.int64), np.zeros(0, np.uint8), np.zeros(1, np.int64),
-            np.zeros(0, np.uint8), ints, ints, ints, ints, ints,
-        )  # fmt: skip
-
     def arrays(self) -> dict[str, np.ndarray]:
         return asdict(self)
+
+
+class ArticleTable(Mapping[str, ArticleRecord]):
+    """The articles' records as columns, in slot order; a record is made when one is asked for (a million
+    articles' records, made at start, would take seconds)."""
+
+    def __init__(self, columns: Mapping[str, list]):
+        self._columns = {name: list(columns[name]) for name in _RECORD_FIELDS}
+        self._row = {doc_id: row for row, doc_id in enumerate(self._columns["doc_id"])}
+        self._slots = np.asarray(self._columns["slot"], dtype=np.int64)
+
+    @classmethod
+    def of(cls, records: Iterable[ArticleRecord]) -> ArticleTable:
+        ordered = sorted(records, key=lambda record: record.slot)
+        return cls({name: [getattr(r, name) for r in ordered] for name in _RECORD_FIELDS})
+
+    def __getitem__(self, doc_id: str) -> ArticleRecord:
+        row = self._row[doc_id]
+        return ArticleRecord(**{name: column[row] for name, column in self._columns.items()})
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns["doc_id"])
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    @property
+    def slots(self) -> np.ndarray:
+        return self._slots
+
+    def doc_id_at(self, slot: int) -> str:
+        return self._columns["doc_id"][int(np.searchsorted(self._slots, slot))]
+
+    def columns(self) -> dict[str, list]:
+        return self._columns
+
+    def select(self, keep: np.ndarray) -> ArticleTable:
+        """The records the boolean mask `keep` marks."""
+        rows = np.flatnonzero(keep).tolist()
+        return ArticleTable({name: [column[r] for r in rows] for name, column in self._columns.items()})
+
+    def extend(self, records: Sequence[ArticleRecord]) -> ArticleTable:
+        """These records and `records`, whose slots come after all of these."""
+        return ArticleTable(
+            {name: column + [getattr(r, name) for r in records] for name, column in self._columns.items()}
+        )
+
+
+_RECORD_FIELDS = tuple(field.name for field in fields(ArticleRecord))
 
 
 class ColumnChunkStore:
     """Sentences and passages built from the columns on demand (nothing per sentence is kept as objects)."""
 
-    def __init__(self, columns: Columns, doc_of_slot: Mapping[int, str]):
+    def __init__(self, columns: Columns, articles: ArticleTable):
         self._c = columns
-        self._doc_of_slot = doc_of_slot
+        self._doc_id_at = articles.doc_id_at
 
     def _rows(self, wanted: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """The row of each id of `wanted` in `ids`, -1 where there is none."""
@@ -183,7 +234,7 @@ class ColumnChunkStore:
             )
         )
         return Sentence(
-            self._doc_of_slot[sentence_id >> SLOT_BITS],
+            self._doc_id_at(sentence_id >> SLOT_BITS),
             sentence_id & ((1 << SLOT_BITS) - 1),
             int(c.starts[row]),
             int(c.ends[row]),
@@ -212,7 +263,7 @@ class ColumnChunkStore:
             )
             passages.append(
                 Passage(
-                    self._doc_of_slot[int(passage_id) >> SLOT_BITS],
+                    self._doc_id_at(int(passage_id) >> SLOT_BITS),
                     int(passage_id) & ((1 << SLOT_BITS) - 1),
                     int(first),
                     int(end),
@@ -227,9 +278,9 @@ class ColumnChunkStore:
 
 @dataclass
 class _Generation:
-    """What a generation holds, in memory."""
+    """What a generation holds: its arrays mapped from the files (or, being written, in memory)."""
 
-    articles: dict[str, ArticleRecord]
+    articles: ArticleTable
     acronyms: dict[str, list[str]]
     columns: Columns
     dense: faiss.Index
@@ -245,49 +296,50 @@ class EmbeddedStore:
 
     # --- reading ------------------------------------------------------------------------------------
 
-    def _read_generation(self, spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
-        """The current generation's manifest and verified file contents. A generation that an update
-        removes while it is being read is read again from the new `CURRENT`."""
-        for _ in range(_READ_ATTEMPTS - 1):
+    def _load(self, spec: Mapping[str, Any]) -> _Generation:
+        """The current generation, checked and mapped. A generation that an update removes while it is being
+        read is read again from the new `CURRENT`."""
+        for attempt in range(1, _READ_ATTEMPTS + 1):
             try:
-                return self._read_current(spec)
-            except _GenerationGone:
-                continue
-        try:
-            return self._read_current(spec)
-        except _GenerationGone as gone:
-            raise StaleIndex(str(gone)) from None
+                return self._load_current(spec)
+            except _GenerationGone as gone:
+                if attempt == _READ_ATTEMPTS:
+                    raise StaleIndex(str(gone)) from None
+        raise AssertionError("unreachable")
 
-    def _read_current(self, spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    def _load_current(self, spec: Mapping[str, Any]) -> _Generation:
         pointer = self.folder / CURRENT
         if not pointer.is_file():
             raise StaleIndex(f"no index in {self.folder} yet")
         name = pointer.read_text("utf-8").strip()
         generation = self.folder / name
         try:
-            manifest = json.loads((generation / MANIFEST).read_bytes())
-            recorded = dict(manifest["files"])
-        except FileNotFoundError as error:
-            if self._replaced(name):
-                raise _GenerationGone(f"generation {name} was replaced while being read") from error
-            raise StaleIndex(f"the index manifest is missing ({error.filename})") from error
-        except (ValueError, KeyError, TypeError) as error:
-            raise StaleIndex(f"the manifest is corrupt ({error})") from error
-        mismatch = describe_mismatch(manifest.get("spec", {}), spec)
-        if mismatch:
-            raise StaleIndex(mismatch)
-        contents = {}
-        for file, checksum in recorded.items():
             try:
-                data = (generation / file).read_bytes()
+                manifest = json.loads((generation / MANIFEST).read_bytes())
+                recorded = {file: list(blocks) for file, blocks in manifest["files"].items()}
+            except FileNotFoundError as error:
+                raise StaleIndex(f"the index manifest is missing ({error.filename})") from error
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                raise StaleIndex(f"the manifest is corrupt ({error})") from error
+            mismatch = describe_mismatch(manifest.get("spec", {}), spec)
+            if mismatch:
+                raise StaleIndex(mismatch)
+            found = _checksums(generation, recorded)
+            for file, blocks in recorded.items():
+                if found[file] is None:
+                    raise StaleIndex(f"index file {file} is missing")
+                if found[file] != blocks:
+                    raise StaleIndex(f"index file {file} is corrupt (checksum mismatch)")
+            try:
+                return _generation_from(manifest, generation)
             except FileNotFoundError:
-                if self._replaced(name):
-                    raise _GenerationGone(f"generation {name} was replaced while being read") from None
-                raise StaleIndex(f"index file {file} is missing") from None
-            if hashlib.sha256(data).hexdigest() != checksum:
-                raise StaleIndex(f"index file {file} is corrupt (checksum mismatch)")
-            contents[file] = data
-        return manifest, contents
+                raise StaleIndex("an index file is missing") from None
+            except Exception as error:  # anything unreadable in files that passed their checksums
+                raise StaleIndex(f"the index files cannot be read ({error})") from error
+        except StaleIndex:
+            if self._replaced(name):
+                raise _GenerationGone(f"generation {name} was replaced while being read") from None
+            raise
 
     def _replaced(self, generation: str) -> bool:
         """Whether `CURRENT` now names another generation than `generation`."""
@@ -296,20 +348,12 @@ class EmbeddedStore:
         except FileNotFoundError:
             return False
 
-    def _load(self, spec: Mapping[str, Any]) -> _Generation:
-        manifest, contents = self._read_generation(spec)
-        try:
-            return _generation_from(manifest, contents)
-        except Exception as error:  # anything unreadable in files that passed their checksums
-            raise StaleIndex(f"the index files cannot be read ({error})") from error
-
     def open(self, spec: Mapping[str, Any]) -> Index:
         generation = self._load(spec)
         columns = generation.columns
-        doc_of_slot = {record.slot: record.doc_id for record in generation.articles.values()}
         return Index(
             articles=generation.articles,
-            chunks=ColumnChunkStore(columns, doc_of_slot),
+            chunks=ColumnChunkStore(columns, generation.articles),
             passage_vectors=FaissDenseIndex(generation.dense),
             sentence_vectors=ArrayDenseIndex(columns.sentence_ids, generation.sentence_vectors),
             lexical=PostingsLexicalIndex(generation.postings, columns.passage_ids),
@@ -333,92 +377,82 @@ class EmbeddedStore:
             previous = None if from_scratch else self._load(spec)
         except StaleIndex:
             previous = None
-        kept_articles = {d: r for d, r in (previous.articles.items() if previous else []) if d not in removed}
-        kept_slots = np.array(sorted(r.slot for r in kept_articles.values()), dtype=np.int64)
         dimension = int(spec["dimension"])
         new = _columns_of(entries)
-        articles = {**kept_articles, **{e.record.doc_id: e.record for e in entries}}
-        titles = {r.slot: r.title for r in articles.values()}
+        records = [e.record for e in entries]
+        new_vectors = _stack([e.passage_vectors for e in entries], dimension)
         if previous is None:
+            articles = ArticleTable.of(records)
             columns, sentence_vectors = new, _stack([e.sentence_vectors for e in entries], dimension)
-            passage_vectors = _stack([e.passage_vectors for e in entries], dimension)
             postings = Postings.build(_passage_terms(entries, acronyms))
+            dense = self._dense_index(dimension, new.passage_ids, new_vectors)
         else:
+            kept = np.array([doc_id not in removed for doc_id in previous.articles], dtype=bool)
+            articles = previous.articles.select(kept).extend(records)
+            kept_slots = previous.articles.slots[kept]
             keep_sentences = np.isin(previous.columns.sentence_ids >> SLOT_BITS, kept_slots)
             keep_passages = np.isin(previous.columns.passage_ids >> SLOT_BITS, kept_slots)
             columns = _concat(_select(previous.columns, keep_sentences, keep_passages), new)
             sentence_vectors = np.vstack(
                 [previous.sentence_vectors[keep_sentences]] + [e.sentence_vectors.astype(np.float16) for e in entries]
             )
-            old_ids = previous.columns.passage_ids[keep_passages]
-            kept_vectors = previous.dense.reconstruct_batch(old_ids) if len(old_ids) else np.zeros((0, dimension))
-            passage_vectors = np.vstack([kept_vectors] + [e.passage_vectors for e in entries]).astype(np.float32)
+            if keep_passages.all() and len(columns.passage_ids) > self.hnsw_above and _is_graph(previous.dense):
+                # The mapped graph is read-only (and faiss.clone_index keeps it mapped): a copy grows.
+                dense = faiss.deserialize_index(faiss.serialize_index(previous.dense))
+                _add(dense, new.passage_ids, new_vectors)
+            else:
+                old_ids = previous.columns.passage_ids[keep_passages]
+                old_vectors = previous.dense.reconstruct_batch(old_ids) if len(old_ids) else new_vectors[:0]
+                dense = self._dense_index(
+                    dimension, np.concatenate([old_ids, new.passage_ids]), np.vstack([old_vectors, new_vectors])
+                )
             if previous.acronyms == dict(acronyms):
                 postings = previous.postings.select(keep_passages).extend(_passage_terms(entries, acronyms))
             else:  # new acronyms change what every passage matches
                 table = Acronyms(acronyms)
-                chunks = ColumnChunkStore(columns, {r.slot: r.doc_id for r in articles.values()})
-                texts = [p.text for p in chunks.passages(columns.passage_ids)]
-                slots = columns.passage_ids >> SLOT_BITS
+                texts = [p.text for p in ColumnChunkStore(columns, articles).passages(columns.passage_ids)]
+                titles = dict(zip(articles.slots.tolist(), articles.columns()["title"], strict=True))
+                slots = (columns.passage_ids >> SLOT_BITS).tolist()
                 postings = Postings.build(
-                    [lexical_terms(titles[int(s)], t, table) for s, t in zip(slots, texts, strict=True)]
+                    [lexical_terms(titles[s], t, table) for s, t in zip(slots, texts, strict=True)]
                 )
-        dense = self._dense_index(dimension, len(columns.passage_ids))
-        if len(columns.passage_ids):
-            faiss.omp_set_num_threads(os.cpu_count() or 1)  # building an HNSW graph is worth the threads
-            try:
-                dense.add_with_ids(np.ascontiguousarray(passage_vectors, dtype=np.float32), columns.passage_ids)
-            finally:
-                faiss.omp_set_num_threads(1)
         generation = _Generation(
-            dict(sorted(articles.items(), key=lambda item: item[1].slot)),
-            dict(acronyms),
-            columns,
-            dense,
-            np.ascontiguousarray(sentence_vectors, dtype=np.float16),
-            postings,
+            articles, dict(acronyms), columns, dense, np.ascontiguousarray(sentence_vectors, np.float16), postings
         )
         self._write_generation(spec, generation)
 
-    def _dense_index(self, dimension: int, count: int) -> faiss.Index:
-        if count <= self.hnsw_above:
-            return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        graph = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
-        return faiss.IndexIDMap2(graph)
+    def _dense_index(self, dimension: int, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
+        """A new passage index of `vectors`: exact up to `hnsw_above` passages, a graph above."""
+        if len(ids) <= self.hnsw_above:
+            dense = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        else:
+            graph = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efConstruction = HNSW_BUILD_DEPTH
+            graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
+            dense = faiss.IndexIDMap2(graph)
+        _add(dense, ids, vectors)
+        return dense
 
     def _write_generation(self, spec: Mapping[str, Any], generation: _Generation) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         folder = self._new_generation()
         postings = generation.postings
-        files = {
-            CHUNKS: _npz(generation.columns.arrays()),
-            PASSAGE_VECTORS: faiss.serialize_index(generation.dense).tobytes(),
-            SENTENCE_VECTORS: _npz({"vectors": generation.sentence_vectors}),
-            LEXICAL: _npz(
-                {
-                    "vocabulary": np.array(list(postings.vocabulary), dtype=str),
-                    "starts": postings.starts,
-                    "rows": postings.rows,
-                    "frequencies": postings.frequencies,
-                    "lengths": postings.lengths,
-                }
-            ),
+        writers: dict[str, Callable[[BinaryIO], object]] = {
+            ARTICLES: _json_writer(generation.articles.columns()),
+            VOCABULARY: _json_writer(list(postings.vocabulary)),
+            PASSAGE_VECTORS: _index_writer(generation.dense),
+            SENTENCE_VECTORS: _array_writer(generation.sentence_vectors),
+            **{f"{name}.npy": _array_writer(array) for name, array in generation.columns.arrays().items()},
+            **{f"postings_{name}.npy": _array_writer(getattr(postings, name)) for name in _POSTINGS_ARRAYS},
         }
-        checksums = {}
-        for name, data in files.items():
-            _write_synced(folder / name, data)
-            checksums[name] = hashlib.sha256(data).hexdigest()
-        manifest = {
-            "spec": dict(spec),
-            "articles": [asdict(record) for record in generation.articles.values()],
-            "acronyms": generation.acronyms,
-            "files": checksums,
-        }
-        _write_synced(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode())
+        for name, write in writers.items():
+            _write_synced(folder / name, write)
+        checksums = _checksums(folder, writers)
+        manifest = {"spec": dict(spec), "acronyms": generation.acronyms, "files": checksums}
+        _write_synced(folder / MANIFEST, _json_writer(manifest))
         _fsync_folder(folder)
         pointer = self.folder / f"{CURRENT}.tmp-{os.getpid()}"
-        _write_synced(pointer, folder.name.encode())
+        _write_synced(pointer, lambda handle: handle.write(folder.name.encode()))
         os.replace(pointer, self.folder / CURRENT)
         _fsync_folder(self.folder)
         self._remove_other_generations(folder.name)
@@ -519,46 +553,107 @@ def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:
     return np.vstack(arrays) if arrays else np.zeros((0, dimension), dtype=np.float32)
 
 
-def _npz(arrays: Mapping[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **arrays)
-    return buffer.getvalue()
+def _add(dense: faiss.Index, ids: np.ndarray, vectors: np.ndarray) -> None:
+    if not len(ids):
+        return
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building a graph is worth the threads
+    try:
+        dense.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+    finally:
+        faiss.omp_set_num_threads(1)
 
 
-def _load_npz(data: bytes) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
-        return {name: loaded[name] for name in loaded.files}
+def _is_graph(dense: faiss.Index) -> bool:
+    return hasattr(faiss.downcast_index(getattr(dense, "index")), "hnsw")  # noqa: B009 (faiss is untyped)
 
 
-def _generation_from(manifest: dict[str, Any], contents: dict[str, bytes]) -> _Generation:
-    articles = {a["doc_id"]: ArticleRecord(**a) for a in manifest["articles"]}
-    columns = Columns(**_load_npz(contents[CHUNKS]))
-    lexical = _load_npz(contents[LEXICAL])
+def _array_writer(array: np.ndarray) -> Callable[[BinaryIO], object]:
+    return lambda handle: np.save(handle, array, allow_pickle=False)
+
+
+def _index_writer(index: faiss.Index) -> Callable[[BinaryIO], object]:
+    writer: Any = getattr(faiss, "PyCallbackIOWriter")  # noqa: B009 (missing from faiss's type stubs)
+    return lambda handle: faiss.write_index(index, writer(handle.write))
+
+
+def _json_writer(value: Any) -> Callable[[BinaryIO], object]:
+    return lambda handle: handle.write(json.dumps(value, ensure_ascii=False).encode())
+
+
+def _generation_from(manifest: dict[str, Any], folder: Path) -> _Generation:
+    """The generation in `folder`, its arrays and passage vectors mapped (read-only), not copied."""
+    articles = ArticleTable(json.loads((folder / ARTICLES).read_bytes()))
+
+    def array(name: str) -> np.ndarray:
+        # As a plain array over the mapping: indexing a np.memmap costs microseconds more per call.
+        return np.asarray(np.load(folder / name, mmap_mode="r", allow_pickle=False))
+
+    columns = Columns(**{field.name: array(f"{field.name}.npy") for field in fields(Columns)})
+    vocabulary = json.loads((folder / VOCABULARY).read_bytes())
     postings = Postings(
-        vocabulary={term: column for column, term in enumerate(lexical["vocabulary"].tolist())},
-        starts=lexical["starts"],
-        rows=lexical["rows"],
-        frequencies=lexical["frequencies"],
-        lengths=lexical["lengths"],
+        {term: column for column, term in enumerate(vocabulary)},
+        **{name: array(f"postings_{name}.npy") for name in _POSTINGS_ARRAYS},
     )
-    dense = faiss.deserialize_index(np.frombuffer(contents[PASSAGE_VECTORS], dtype=np.uint8))
-    vectors = _load_npz(contents[SENTENCE_VECTORS])["vectors"]
+    dense = faiss.read_index(str(folder / PASSAGE_VECTORS), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+    vectors = array(SENTENCE_VECTORS)
     if (
         dense.ntotal != len(columns.passage_ids)
         or len(vectors) != len(columns.sentence_ids)
         or postings.documents != len(columns.passage_ids)
-        or sum(r.sentences for r in articles.values()) != len(columns.sentence_ids)
+        or len(postings.starts) != len(vocabulary) + 1
+        or int(sum(articles.columns()["sentences"])) != len(columns.sentence_ids)
     ):
         raise ValueError("the vectors, postings and chunks do not match")
-    graph: Any = faiss.downcast_index(getattr(dense, "index"))  # noqa: B009 (faiss is untyped)
-    if hasattr(graph, "hnsw"):
-        graph.hnsw.efSearch = HNSW_SEARCH_DEPTH  # not kept by serialisation
+    if _is_graph(dense):  # efSearch is not kept by serialisation
+        graph: Any = faiss.downcast_index(getattr(dense, "index"))  # noqa: B009 (faiss is untyped)
+        graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
     return _Generation(articles, manifest["acronyms"], columns, dense, vectors, postings)
 
 
-def _write_synced(path: Path, data: bytes) -> None:
+def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None]:
+    """SHA-256 of each CHECKSUM_BLOCK bytes of each file (a last, short or empty, block included), or None
+    for a file that is missing; blocks are hashed on all cores at once, a large file's too."""
+    sizes: dict[str, int | None] = {}
+    for name in files:
+        try:
+            sizes[name] = (folder / name).stat().st_size
+        except FileNotFoundError:
+            sizes[name] = None
+    blocks = [
+        (name, offset)
+        for name, size in sizes.items()
+        if size is not None
+        for offset in range(0, size + 1, CHECKSUM_BLOCK)
+    ]
+
+    def digest(block: tuple[str, int]) -> str | None:
+        name, offset = block
+        if not sizes[name]:
+            return hashlib.sha256(b"").hexdigest()  # an empty file cannot be mapped
+        try:
+            # Hashed in place: reading into new buffers halves the speed.
+            with (
+                open(folder / name, "rb") as handle,
+                mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+                memoryview(mapped) as view,
+            ):
+                return hashlib.sha256(view[offset : offset + CHECKSUM_BLOCK]).hexdigest()
+        except FileNotFoundError:
+            return None
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        digests = list(pool.map(digest, blocks))
+    found: dict[str, list[str] | None] = {name: None if size is None else [] for name, size in sizes.items()}
+    for (name, _), checksum in zip(blocks, digests, strict=True):
+        so_far = found[name]
+        if so_far is not None:
+            found[name] = None if checksum is None else [*so_far, checksum]
+    return found
+
+
+def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:
     with open(path, "wb") as handle:
-        handle.write(data)
+        write(handle)
         handle.flush()
         os.fsync(handle.fileno())
 
