@@ -17,8 +17,9 @@ on. The tagger is a stand-in too (numbers and years by pattern); everything else
 Corpora are indexed in incremental updates of 100,000 passages, as a growing corpus is (one update of a
 million passages would hold all their chunks and vectors in the building process at once). Printed per
 size and store: build throughput (passages/s), index size on disk, the time to open the index
-in a fresh process and its peak resident memory, warm latency per question without the query embedding
-(p50, p95), and for the embedded store the recall@10 of its passage search against exact search.
+in a fresh process, its peak resident memory and its own (anonymous) part, warm latency per question
+without the query embedding (p50, p95), and for the embedded store the recall@10 of its passage search
+against exact search.
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ def varied_corpus(squad: Path, passages: int) -> tuple[Corpus, list[str]]:
 
 def build(corpus: Corpus, settings: Settings, embedder: StandInEmbedder) -> tuple[float, int]:
     """Index `corpus` from scratch, as a growing corpus is: in incremental updates of BUILD_STEP passages
-    (about BUILD_STEP / 1.3 articles), so that the building process holds one step in memory, not all."""
+    (about BUILD_STEP / PASSAGES_PER_ARTICLE articles), so that the building process holds one step in memory,
+    not all."""
     from askbalkans.indexer import open_index
     from askbalkans.stores import open_store
 

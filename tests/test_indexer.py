@@ -3,6 +3,7 @@ rebuilt (saying why) when it cannot be used."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 
@@ -20,6 +21,7 @@ from askbalkans.stores.embedded import (
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
     EmbeddedStore,
+    _checksums,
 )
 
 
@@ -110,7 +112,9 @@ def test_only_added_and_changed_articles_are_embedded_and_removed_ones_are_gone(
     assert len(list(settings.index_dir.glob("gen-*"))) == 1  # the previous generation is removed
 
 
-def test_above_the_threshold_passages_are_searched_by_a_graph_that_grows_with_added_articles(settings, embedder):
+def test_above_the_threshold_passages_are_searched_by_a_graph_that_grows_with_added_articles(
+    settings, embedder, monkeypatch
+):
     exact = reopen(settings, embedder).index
     graph = reopen(settings, embedder, rebuild=True, hnsw_above=10).index
     assert "HNSW" in type(faiss.downcast_index(graph.passage_vectors._index.index)).__name__
@@ -118,7 +122,9 @@ def test_above_the_threshold_passages_are_searched_by_a_graph_that_grows_with_ad
     assert graph.passage_vectors.search(query, 5)[0].tolist() == exact.passage_vectors.search(query, 5)[0].tolist()
 
     (settings.corpus_dir / "bridge.md").write_text("# Ibar bridge\n\nThe Ibar bridge reopened in 2031.\n", "utf-8")
-    grown = reopen(settings, embedder, hnsw_above=10)
+    with monkeypatch.context() as patched:  # an update that only adds articles grows the graph it has
+        patched.setattr(EmbeddedStore, "_dense_index", lambda *args: pytest.fail("the graph was built again"))
+        grown = reopen(settings, embedder, hnsw_above=10)
     assert grown.report.added == ("bridge",)
     bridge = chunk_id(grown.index.articles["bridge"].slot, 0)
     found, _ = grown.index.passage_vectors.search(embedder.encode(["When did the Ibar bridge reopen?"])[0], 1)
@@ -214,3 +220,20 @@ def test_an_added_article_is_answered_after_the_update(corpus_copy, tmp_path, em
     answer = assistant.ask("When did the Ibar bridge reopen to cars?")
     assert "3 March 2031" in answer.text
     assert answer.citations[0].doc_id == "bridge"
+
+
+def test_files_are_checksummed_in_blocks_whatever_their_size(tmp_path, monkeypatch):
+    monkeypatch.setattr("askbalkans.stores.embedded.CHECKSUM_BLOCK", 4)
+    files = {"short": b"0123456789", "whole": b"01234567", "empty": b""}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+
+    def sha(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    assert _checksums(tmp_path, [*files, "missing"]) == {
+        "short": [sha(b"0123"), sha(b"4567"), sha(b"89")],
+        "whole": [sha(b"0123"), sha(b"4567"), sha(b"")],
+        "empty": [sha(b"")],
+        "missing": None,
+    }

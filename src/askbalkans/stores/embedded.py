@@ -19,6 +19,7 @@ with an HNSW graph instead of exhaustively; an update that only adds articles ad
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import mmap
@@ -299,13 +300,13 @@ class EmbeddedStore:
     def _load(self, spec: Mapping[str, Any]) -> _Generation:
         """The current generation, checked and mapped. A generation that an update removes while it is being
         read is read again from the new `CURRENT`."""
-        for attempt in range(1, _READ_ATTEMPTS + 1):
-            try:
+        for _ in range(_READ_ATTEMPTS - 1):
+            with contextlib.suppress(_GenerationGone):
                 return self._load_current(spec)
-            except _GenerationGone as gone:
-                if attempt == _READ_ATTEMPTS:
-                    raise StaleIndex(str(gone)) from None
-        raise AssertionError("unreachable")
+        try:
+            return self._load_current(spec)
+        except _GenerationGone as gone:
+            raise StaleIndex(str(gone)) from None
 
     def _load_current(self, spec: Mapping[str, Any]) -> _Generation:
         pointer = self.folder / CURRENT
@@ -471,8 +472,8 @@ class EmbeddedStore:
         ]
 
     def _remove_other_generations(self, keep: str) -> None:
-        """Previous generations and leftovers of crashed updates (a reader still holding one has read it
-        whole already)."""
+        """Previous generations and leftovers of crashed updates (a reader that mapped one keeps reading it:
+        the system frees a removed file's pages only when its mappings are closed)."""
         for path in self._generations():
             if path.name != keep:
                 shutil.rmtree(path, ignore_errors=True)
@@ -643,12 +644,13 @@ def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         digests = list(pool.map(digest, blocks))
-    found: dict[str, list[str] | None] = {name: None if size is None else [] for name, size in sizes.items()}
+    by_file: dict[str, list[str | None]] = {name: [] for name in sizes}
     for (name, _), checksum in zip(blocks, digests, strict=True):
-        so_far = found[name]
-        if so_far is not None:
-            found[name] = None if checksum is None else [*so_far, checksum]
-    return found
+        by_file[name].append(checksum)
+    return {
+        name: None if sizes[name] is None or None in found else [c for c in found if c is not None]
+        for name, found in by_file.items()
+    }
 
 
 def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:
