@@ -94,7 +94,7 @@ def main() -> None:
                 )
 
 
-def incremental(squad: Path, work: Path, paragraphs: int = 2000) -> None:
+def incremental(squad: Path, work: Path, paragraphs: int = 2000, rounds: int = 5) -> None:
     """Adding one article to an index of `paragraphs` articles, against embedding that article alone."""
     from dataclasses import replace
 
@@ -116,18 +116,23 @@ def incremental(squad: Path, work: Path, paragraphs: int = 2000) -> None:
     print(f"index of {paragraphs} paragraphs ({opened.report.summary()}): {time.perf_counter() - started:.1f} s")
     open_index(Corpus(kept), store, settings, embedder, tagger)  # the index is up to date: nothing to do
     chunks = chunk_article(extra, token_budget(settings, embedder))
-    started = time.perf_counter()
-    embedder.encode([p.text for p in chunks.passages])
-    embedder.encode(sentence_texts_in_context(chunks.sentences))
-    embedding = time.perf_counter() - started
-    started = time.perf_counter()
-    report = open_index(Corpus((*kept, extra)), store, settings, embedder, tagger).report
-    adding = time.perf_counter() - started
+    embedding, adding, removing = [], [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        embedder.encode([p.text for p in chunks.passages])
+        embedder.encode(sentence_texts_in_context(chunks.sentences))
+        embedding.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        report = open_index(Corpus((*kept, extra)), store, settings, embedder, tagger).report
+        adding.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        open_index(Corpus(kept), store, settings, embedder, tagger)  # back as it was
+        removing.append(time.perf_counter() - started)
     print(
-        f"adding one article ({len(chunks.passages)} passages, {len(chunks.sentences)} sentences) to it: "
-        f"{adding:.2f} s ({report.summary()}); embedding that article alone: {embedding:.2f} s"
+        f"adding one article ({len(chunks.passages)} passages, {len(chunks.sentences)} sentences) to it, median of "
+        f"{rounds}: {statistics.median(adding):.2f} s ({report.summary()}); removing it again: "
+        f"{statistics.median(removing):.2f} s; embedding that article alone: {statistics.median(embedding):.2f} s"
     )
-    open_index(Corpus(kept), store, settings, embedder, tagger)  # back as it was, for the next run
 
 
 def enter_to_answer(url: str, questions: int = 10) -> None:

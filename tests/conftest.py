@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from askbalkans import Assistant
+from askbalkans import Assistant, Settings
 from askbalkans.config import DEFAULT_MODEL, PROJECT_ROOT
 from askbalkans.corpus import Corpus, make_article
 from askbalkans.embedding import SentenceTransformerEmbedder, load_embedder
@@ -58,6 +58,16 @@ def assistant_over(tmp_path, embedder) -> Callable[..., Assistant]:
         )
 
     return make
+
+
+@pytest.fixture
+def small_settings(tmp_path) -> Settings:
+    """Two short articles: for what does not depend on the seeds, at a fraction of their indexing time."""
+    corpus = tmp_path / "small"
+    corpus.mkdir()
+    (corpus / "kfor.txt").write_text("KFOR in 2025\n\nAbout 4,600 troops serve in KFOR. Italy sends the most.\n")
+    (corpus / "envoy.txt").write_text("A new envoy\n\nPeter Sorensen visited Pristina. He also visited Belgrade.\n")
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
 
 
 @contextmanager

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import replace
 
 import faiss
 import pytest
 
 from askbalkans import Assistant, Settings
-from askbalkans.corpus import load_corpus
+from askbalkans import corpus as corpus_module
+from askbalkans.corpus import file_signature, list_corpus, load_corpus
 from askbalkans.indexer import open_index
 from askbalkans.stores import chunk_id
 from askbalkans.stores.embedded import (
@@ -44,16 +46,6 @@ class CountingEmbedder:
 @pytest.fixture
 def settings(corpus_copy, tmp_path) -> Settings:
     return Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
-
-
-@pytest.fixture
-def small_settings(tmp_path) -> Settings:
-    """Two short articles: for what does not depend on the seeds, at a fraction of their indexing time."""
-    corpus = tmp_path / "small"
-    corpus.mkdir()
-    (corpus / "kfor.txt").write_text("KFOR in 2025\n\nAbout 4,600 troops serve in KFOR. Italy sends the most.\n")
-    (corpus / "envoy.txt").write_text("A new envoy\n\nPeter Sorensen visited Pristina. He also visited Belgrade.\n")
-    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
 
 
 @pytest.fixture(autouse=True)
@@ -134,6 +126,75 @@ def test_above_the_threshold_passages_are_searched_by_a_graph_that_grows_with_ad
     (settings.corpus_dir / "bridge.md").unlink()
     shrunk = reopen(settings, embedder, hnsw_above=10).index
     assert bridge not in shrunk.passage_vectors.search(query, shrunk.passage_count)[0].tolist()
+
+
+def acronyms_follow_the_articles(store_of, settings, embedder, tagger):
+    """An acronym that an added article defines joins the older passages that use it to its expansion, and
+    removing that article takes it back, without reading the other articles again."""
+
+    def opened():
+        return open_index(load_corpus(settings.corpus_dir), store_of(), settings, embedder, tagger).index
+
+    def matching(index, terms):
+        return {passage.doc_id for passage in index.chunks.passages(index.lexical.search(terms, 100)[0])}
+
+    before = opened()
+    assert "kfor" not in before.acronyms and matching(before, ["forc"]) == set()
+    (settings.corpus_dir / "force.txt").write_text("The Kosovo Force\n\nThe Kosovo Force (KFOR) is led by NATO.\n")
+    added = opened()
+    assert added.acronyms["kfor"] == ["kosovo", "forc"]
+    assert matching(added, ["forc"]) == {"kfor", "force"}  # the older article says only "KFOR"
+    (settings.corpus_dir / "force.txt").unlink()
+    removed = opened()
+    assert "kfor" not in removed.acronyms and matching(removed, ["forc"]) == set()
+    assert removed.acronym_counts == before.acronym_counts
+    return added
+
+
+def test_acronyms_follow_the_articles_and_match_as_after_a_rebuild(small_settings, embedder, tmp_path):
+    acronyms_follow_the_articles(lambda: EmbeddedStore(small_settings.index_dir), small_settings, embedder, TAGGER)
+    (small_settings.corpus_dir / "force.txt").write_text("The Kosovo Force (KFOR) is led by NATO.\n")
+    updated = reopen(small_settings, embedder).index
+    rebuilt = reopen(replace(small_settings, index_dir=tmp_path / "rebuilt"), embedder).index
+    assert updated.acronym_counts == rebuilt.acronym_counts
+    for terms in (["kfor"], ["kosovo", "forc"], ["troop", "nato"]):
+        assert lexical_scores(updated, terms) == pytest.approx(lexical_scores(rebuilt, terms))
+
+
+def lexical_scores(index, terms) -> dict[tuple[str, int], float]:
+    """The BM25 score of each passage, by article and number."""
+    ids = {
+        (doc_id, number): chunk_id(record.slot, number)
+        for doc_id, record in index.articles.items()
+        for number in range(record.passages)
+    }
+    return dict(zip(ids, index.lexical.scores(terms, list(ids.values())).tolist(), strict=True))
+
+
+def test_files_are_read_only_when_their_signature_differs_from_the_index(small_settings, embedder, monkeypatch):
+    read = []
+    read_article = corpus_module._read_article
+    monkeypatch.setattr(
+        corpus_module, "_read_article", lambda path, *args: read.append(path.name) or read_article(path, *args)
+    )
+
+    def reopen_listed(**settings):
+        read.clear()
+        corpus = list_corpus(small_settings.corpus_dir, **settings)
+        return open_index(corpus, EmbeddedStore(small_settings.index_dir), small_settings, embedder, TAGGER), corpus
+
+    assert reopen_listed()[0].report.rebuilt_because and sorted(read) == ["envoy.txt", "kfor.txt"]
+    assert not reopen_listed()[0].report.updated and read == []  # the index holds both as they are
+    kfor = small_settings.corpus_dir / "kfor.txt"
+    os.utime(kfor, ns=(kfor.stat().st_mtime_ns + 10**9,) * 2)  # written again, the same text
+    opened, _ = reopen_listed()
+    assert not opened.report.updated and read == ["kfor.txt"]
+    assert opened.index.articles["kfor"].signature == file_signature(kfor)  # recorded: not read again
+    assert not reopen_listed()[0].report.updated and read == []
+    kfor.write_text(kfor.read_text() + "Germany sends 400 more. " * 50 + "\n")
+    assert reopen_listed()[0].report.changed == ("kfor",) and read == ["kfor.txt"]
+    opened, corpus = reopen_listed(max_bytes=1_000)  # a lower limit applies to indexed files too
+    assert opened.report.removed == ("kfor",) and read == [] and "larger than the limit" in corpus.skipped[0].reason
 
 
 def test_a_snapshot_stays_readable_after_an_update_removes_its_generation(small_settings, embedder):

@@ -13,6 +13,7 @@ from askbalkans.server import free_port
 from askbalkans.stores import open_store
 from askbalkans.stores.milvus import MilvusStore
 from test_assistant import KNOWN
+from test_indexer import acronyms_follow_the_articles
 
 pytestmark = pytest.mark.e2e
 
@@ -98,6 +99,10 @@ def test_an_update_stopped_half_way_leaves_the_index_usable(
         for r in milvus_store.client.query(milvus_store.names["passages"], filter='doc_id == "003_911e190891696f57"')
     }
     assert slots == {again.index.articles["003_911e190891696f57"].slot}  # the stopped update's rows are gone
+
+
+def test_acronyms_follow_the_articles(milvus_store, small_settings, embedder, tagger):
+    acronyms_follow_the_articles(lambda: milvus_store, small_settings, embedder, tagger)
 
 
 def test_a_server_that_is_down_is_a_clear_error():

@@ -19,7 +19,7 @@ from askbalkans.answer import Answer
 from askbalkans.composer import Composer, Reader
 from askbalkans.config import Settings
 from askbalkans.conversation import resolve_follow_up, turns_of
-from askbalkans.corpus import Corpus, load_corpus
+from askbalkans.corpus import Corpus, list_corpus
 from askbalkans.embedding import Embedder, WordSimilarity, load_embedder
 from askbalkans.indexer import IndexReport, open_index
 from askbalkans.question import AnswerFinder
@@ -66,7 +66,7 @@ class Assistant:
             **{name: value for name, value in overrides.items() if value is not None},
         )
         self.corpus = (
-            corpus if corpus is not None else load_corpus(self.settings.corpus_dir, self.settings.max_article_bytes)
+            corpus if corpus is not None else list_corpus(self.settings.corpus_dir, self.settings.max_article_bytes)
         )
         self.embedder = embedder or load_embedder(self.settings.model)
         self.store = store or open_store(self.settings)

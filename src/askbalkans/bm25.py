@@ -8,7 +8,7 @@ rescoring the others, and a question touches only the postings of its own terms.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -72,23 +72,46 @@ class Postings:
 
     def extend(self, documents: Sequence[Sequence[str]]) -> Postings:
         """These postings and those of `documents`, numbered after the present ones."""
+        lengths = np.concatenate([self.lengths, np.zeros(len(documents), dtype=np.float32)])
+        return self._with(np.ones(len(self.rows), dtype=bool), enumerate(documents, start=self.documents), lengths)
+
+    def replace(self, rows: np.ndarray, documents: Sequence[Sequence[str]]) -> Postings:
+        """These postings with the documents of `rows` (distinct) replaced by `documents`, in that order."""
+        replaced = np.zeros(self.documents, dtype=bool)
+        replaced[rows] = True
+        return self._with(
+            ~replaced[self.rows], zip(np.asarray(rows).tolist(), documents, strict=True), self.lengths.copy()
+        )
+
+    def _with(self, keep: np.ndarray, documents: Iterable[tuple[int, Sequence[str]]], lengths: np.ndarray) -> Postings:
+        """The kept entries (`keep`, a mask over them) and those of `documents` (row, terms); `lengths` holds
+        the lengths of the kept rows and has room for the new ones."""
         vocabulary = dict(self.vocabulary)
         term_ids, rows, frequencies = [], [], []
-        for row, document in enumerate(documents, start=self.documents):
+        for row, document in documents:
+            lengths[row] = len(document)
             for term, count in Counter(document).items():
                 term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
                 rows.append(row)
                 frequencies.append(count)
-        all_terms = np.concatenate([self._term_of_entries(), np.asarray(term_ids, dtype=np.int64)])
-        order = np.argsort(all_terms, kind="stable")  # within a term, present rows first, all ascending
+        all_terms = np.concatenate([self._term_of_entries()[keep], np.asarray(term_ids, dtype=np.int64)])
+        all_rows = np.concatenate([self.rows[keep], np.asarray(rows, dtype=np.int32)])
+        # By term, then by row: one int64 key (rows are below 2**31).
+        order = np.argsort(all_terms << 31 | all_rows.astype(np.int64), kind="stable")  # kept keys: one sorted run
         counts = np.bincount(all_terms, minlength=len(vocabulary))
         return Postings(
             vocabulary=vocabulary,
             starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            rows=np.concatenate([self.rows, np.asarray(rows, dtype=np.int32)])[order],
-            frequencies=np.concatenate([self.frequencies, np.asarray(frequencies, dtype=np.float32)])[order],
-            lengths=np.concatenate([self.lengths, np.asarray([len(d) for d in documents], dtype=np.float32)]),
+            rows=all_rows[order],
+            frequencies=np.concatenate([self.frequencies[keep], np.asarray(frequencies, dtype=np.float32)])[order],
+            lengths=lengths,
         )
+
+    def rows_with(self, terms: Sequence[str]) -> np.ndarray:
+        """The rows that hold any of `terms`, ascending."""
+        columns = [self.vocabulary[term] for term in terms if term in self.vocabulary]
+        found = [self.rows[self.starts[c] : self.starts[c + 1]] for c in columns]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
     def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
         """In how many documents each of `terms` occurs."""

@@ -11,7 +11,8 @@ import logging
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from askbalkans.errors import CorpusError
@@ -31,21 +32,13 @@ class Article:
     blocks: tuple[tuple[int, int], ...]  # (start, end) spans of `text` that remain after cleaning
     sha256: str
     facts: ArticleFacts = field(default_factory=lambda: ArticleFacts("", False))
+    signature: str = ""  # of the file it was read from (see `file_signature`); "" when not read from a file
 
 
 @dataclass(frozen=True)
 class SkippedFile:
     path: Path
     reason: str
-
-
-@dataclass(frozen=True)
-class Corpus:
-    articles: tuple[Article, ...]
-    skipped: tuple[SkippedFile, ...] = ()
-
-    def hashes(self) -> dict[str, str]:
-        return {article.doc_id: article.sha256 for article in self.articles}
 
 
 # Markdown markers that start a line but are not part of its text.
@@ -171,32 +164,120 @@ def make_article(doc_id: str, text: str, title: str | None = None) -> Article:
     )
 
 
-def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Corpus:
-    """Load every `.txt` and `.md` file of `folder`, skipping (with a warning that names it) any file that
-    cannot be used: not a regular file inside the folder (a symlink that leads out of it, a FIFO, a
-    device), larger than `max_bytes`, not UTF-8 text, or empty."""
+@dataclass(frozen=True)
+class ArticleFile:
+    """An article file as listed, not yet read."""
+
+    path: Path
+    signature: str
+
+
+class Corpus:
+    """The articles of a corpus, by id. A folder's articles are listed with their files' signatures and read
+    when first asked for: an index that recorded the same signatures needs none of them read (a million
+    files take minutes to read, seconds to list)."""
+
+    def __init__(self, articles: Iterable[Article] = (), skipped: Iterable[SkippedFile] = ()):
+        self._entries: dict[str, Article | ArticleFile] = {article.doc_id: article for article in articles}
+        self._skipped = list(skipped)
+        self._root = Path()
+        self._max_bytes = DEFAULT_MAX_ARTICLE_BYTES
+
+    @classmethod
+    def listed(cls, root: Path, files: Mapping[str, ArticleFile], skipped: Iterable[SkippedFile], max_bytes: int):
+        corpus = cls(skipped=skipped)
+        corpus._entries.update(files)
+        corpus._root, corpus._max_bytes = root, max_bytes
+        return corpus
+
+    def doc_ids(self) -> list[str]:
+        """The ids of the articles listed and not found unusable so far, in order."""
+        return list(self._entries)
+
+    def signature(self, doc_id: str) -> str:
+        """The signature of the article's file, "" when it did not come from a file."""
+        return self._entries[doc_id].signature
+
+    def article(self, doc_id: str) -> Article | None:
+        """The article, read now if it was not yet; None when its file cannot be used (see `skipped`)."""
+        entry = self._entries.get(doc_id)
+        if not isinstance(entry, ArticleFile):
+            return entry
+        text, reason = _read_article(entry.path, self._root, self._max_bytes)
+        if text is not None:
+            article = replace(make_article(doc_id, text), signature=entry.signature)
+            if article.blocks:
+                self._entries[doc_id] = article
+                return article
+            reason = "empty (no text after removing page chrome)"
+        log.warning("skipping article %s: %s", entry.path, reason)
+        self._skipped.append(SkippedFile(entry.path, reason))
+        del self._entries[doc_id]
+        return None
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        """Every article, all read."""
+        return tuple(article for doc_id in self.doc_ids() if (article := self.article(doc_id)) is not None)
+
+    def read_all(self) -> Corpus:
+        """This corpus, with every file read (and those that cannot be used in `skipped`)."""
+        for doc_id in self.doc_ids():
+            self.article(doc_id)
+        return self
+
+    @property
+    def skipped(self) -> tuple[SkippedFile, ...]:
+        """The files found unusable so far: all of them once `articles` was read, and after the indexer
+        read every file that the index does not hold as it is."""
+        return tuple(self._skipped)
+
+
+def file_signature(path: Path) -> str:
+    """What changes when the file at `path` is written (its size, modification time and inode; those of the
+    file a symlink leads to, and where), as make and rsync assume; "" when it cannot be read."""
+    try:
+        status = path.lstat()
+        if stat.S_ISLNK(status.st_mode):
+            status = path.stat()
+            return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}:{path.resolve()}"
+    except OSError:
+        return ""
+    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}"
+
+
+def list_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Corpus:
+    """The `.txt` and `.md` files of `folder`, listed and not read. Skipped at once, with a warning that
+    names them: a file larger than `max_bytes`, or whose id (its name without the suffix) another file
+    has. Skipped when read (`Corpus.article`): anything else that cannot be used."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}")
-    root = folder.resolve()
-    articles: dict[str, Article] = {}
+    files: dict[str, ArticleFile] = {}
     skipped: list[SkippedFile] = []
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in ARTICLE_SUFFIXES:
             continue
-        text, reason = _read_article(path, root, max_bytes)
-        if text is not None:
-            article = make_article(path.stem, text)
-            if not article.blocks:
-                reason = "empty (no text after removing page chrome)"
-            elif article.doc_id in articles:
-                reason = f"another file already has the id {article.doc_id!r}"
-            else:
-                articles[article.doc_id] = article
+        signature = file_signature(path)
+        size = int(signature.split(":")[0]) if signature else 0
+        reason = ""
+        if size > max_bytes:
+            reason = f"larger than the limit of {max_bytes:,} bytes ({size:,}; see max_article_bytes)"
+        elif path.stem in files:
+            reason = f"another file already has the id {path.stem!r}"
         if reason:
             log.warning("skipping article %s: %s", path, reason)
             skipped.append(SkippedFile(path, reason))
-    return Corpus(tuple(articles.values()), tuple(skipped))
+        else:
+            files[path.stem] = ArticleFile(path, signature)
+    return Corpus.listed(folder.resolve(), files, skipped, max_bytes)
+
+
+def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Corpus:
+    """Every `.txt` and `.md` file of `folder`, read, skipping (with a warning that names it) any file that
+    cannot be used: not a regular file inside the folder (a symlink that leads out of it, a FIFO, a
+    device), larger than `max_bytes`, not UTF-8 text, or empty."""
+    return list_corpus(folder, max_bytes).read_all()
 
 
 def _read_article(path: Path, root: Path, max_bytes: int) -> tuple[str | None, str]:

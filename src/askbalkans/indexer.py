@@ -9,7 +9,7 @@ format, or one found damaged, is rebuilt from scratch, and the report says why.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,13 +19,13 @@ from askbalkans.config import Settings
 from askbalkans.corpus import Article, Corpus
 from askbalkans.embedding import Embedder
 from askbalkans.errors import CorpusError
-from askbalkans.stores import ArticleEntry, ArticleRecord, Index, StaleIndex, Store
+from askbalkans.stores import ArticleEntry, ArticleRecord, Index, StaleIndex, Store, chunk_id
 from askbalkans.tagging import Tagger
-from askbalkans.text import find_acronyms
+from askbalkans.text import AcronymCounts, AcronymEvidence, acronym_evidence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 _SHOWN = 5  # article ids named in a report, per kind of change
 
 
@@ -99,31 +99,37 @@ def open_index(
     """The index of `corpus` in `store`, brought up to date first when the corpus changed."""
     spec = index_spec(settings, embedder, tagger)
     rebuilt_because = "a rebuild was requested" if rebuild else ""
-    stored: dict[str, ArticleRecord] = {}
+    stored: Mapping[str, ArticleRecord] = {}
     if not rebuild:
         try:
             index = store.open(spec)
-            stored = dict(index.articles)
+            stored = index.articles
         except StaleIndex as stale:
             rebuilt_because = str(stale)
-    current = {article.doc_id: article for article in corpus.articles}
-    added = tuple(doc_id for doc_id in current if doc_id not in stored)
-    changed = tuple(d for d in current if d in stored and stored[d].sha256 != current[d].sha256)
+    current, refreshed = _compare(corpus, stored)
+    added = tuple(doc_id for doc_id, article in current.items() if article and doc_id not in stored)
+    changed = tuple(doc_id for doc_id, article in current.items() if article and doc_id in stored)
     removed = tuple(doc_id for doc_id in stored if doc_id not in current)
-    if not (added or changed or removed or rebuilt_because):
+    if not (added or changed or removed or refreshed or rebuilt_because):
         return OpenedIndex(index, IndexReport(articles=len(stored), passages=index.passage_count))
     if not current:
         raise CorpusError("the corpus holds no article to index")
-
     log.warning(
         "updating the index: %s",
-        rebuilt_because or f"{len(added)} added, {len(changed)} changed, {len(removed)} removed",
+        rebuilt_because
+        or f"{len(added)} added, {len(changed)} changed, {len(removed)} removed, "
+        f"{len(refreshed)} files written again with the same text",
     )
     first_free_slot = max((record.slot for record in stored.values()), default=-1) + 1
-    to_embed = [current[doc_id] for doc_id in added + changed]
+    to_embed = [article for article in current.values() if article]  # the added and the changed, in order
     entries = embed_articles(to_embed, first_free_slot, settings, embedder, tagger, show_progress)
-    acronyms = find_acronyms([text for article in corpus.articles for text in (article.title, article.text)])
-    store.update(spec, changed + removed, entries, acronyms, from_scratch=bool(rebuilt_because))
+    # Acronyms are corpus-wide; their counts are updated by the articles that change, not found again.
+    acronyms = AcronymCounts() if rebuilt_because else index.acronym_counts.copy()
+    for doc_id in () if rebuilt_because else changed + removed:
+        acronyms.remove(stored_acronym_evidence(index, stored[doc_id]))
+    for entry in entries:
+        acronyms.add(acronym_evidence_of(entry.record.title, [s.text for s in entry.chunks.sentences]))
+    store.update(spec, changed + removed, entries, acronyms, refreshed, from_scratch=bool(rebuilt_because))
     index = store.open(spec)
     report = IndexReport(
         added=() if rebuilt_because else added,
@@ -134,6 +140,31 @@ def open_index(
         passages=index.passage_count,
     )
     return OpenedIndex(index, report)
+
+
+def _compare(
+    corpus: Corpus, stored: Mapping[str, ArticleRecord]
+) -> tuple[dict[str, Article | None], list[ArticleRecord]]:
+    """The corpus's usable articles by id: the article where it must be embedded (new, or its text changed),
+    None where the index holds it as it is; and new records of the stored articles whose file was written
+    again with the same text. A file is read only when its signature differs from the recorded one."""
+    current: dict[str, Article | None] = {}
+    refreshed = []
+    for doc_id in corpus.doc_ids():
+        record = stored.get(doc_id)
+        if record is not None and record.signature and record.signature == corpus.signature(doc_id):
+            current[doc_id] = None
+            continue
+        article = corpus.article(doc_id)
+        if article is None:  # unusable now: skipped (and removed from the index if it was there)
+            continue
+        if record is None or record.sha256 != article.sha256:
+            current[doc_id] = article
+        else:
+            current[doc_id] = None
+            if record.signature != article.signature:
+                refreshed.append(replace(record, signature=article.signature))
+    return current, refreshed
 
 
 def embed_articles(
@@ -157,6 +188,7 @@ def embed_articles(
             record=ArticleRecord(
                 doc_id=article.doc_id,
                 sha256=article.sha256,
+                signature=article.signature,
                 slot=first_slot + number,
                 title=article.title,
                 sentences=len(chunks.sentences),
@@ -195,3 +227,15 @@ def sentence_texts_in_context(sentences: Sequence[Sentence]) -> list[str]:
     """What each sentence of an article is embedded as: itself, after the sentence before it when it leans
     on that one, so that "He also visited Belgrade." is found for a question about Sorensen."""
     return [f"{sentences[i - 1].text} {s.text}" if s.leans_on_previous else s.text for i, s in enumerate(sentences)]
+
+
+def acronym_evidence_of(title: str, sentence_texts: Sequence[str]) -> AcronymEvidence:
+    """What an article says about acronyms, read from what the index keeps of it (its title and
+    sentences), so that an article's evidence can be taken back when it is removed."""
+    return acronym_evidence([title, *sentence_texts])
+
+
+def stored_acronym_evidence(index: Index, record: ArticleRecord) -> AcronymEvidence:
+    first = chunk_id(record.slot, 0)
+    sentences = index.chunks.sentences(range(first, first + record.sentences))
+    return acronym_evidence_of(record.title, [sentences[i].text for i in sorted(sentences)])

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import Stemmer
 
@@ -91,34 +94,108 @@ _ACRONYM = re.compile(r"\b(?=(?:[a-z]*[A-Z]){2})[A-Z][A-Za-z]{1,6}\b")
 _DEFINED = re.compile(rf"({NAME_RUN.pattern})\s+\(([A-Z][A-Za-z]{{1,6}})\)")
 
 
-def find_acronyms(texts: list[str]) -> dict[str, list[str]]:
-    """Acronyms of the corpus and what they stand for, as terms: {"eu": ["european", "union"], ...}.
+# Longest lower-case word that an acronym's term can equal (acronyms have at most seven letters).
+_ACRONYM_LETTERS = 7
 
-    An acronym is defined in a text ("the Kosovo Force (KFOR)"), or a text uses it beside a name its
-    initials spell ("European Union" and "EU"), so questions and articles match whichever form they use.
-    """
-    found: dict[str, list[str]] = {}
+
+@dataclass(frozen=True)
+class AcronymEvidence:
+    """What one article says about acronyms: the ones it defines or spells out, and its short lower-case
+    words (an acronym that is also a lower-case word of the corpus is not used)."""
+
+    expansions: Mapping[str, tuple[str, ...]]  # acronym term -> the terms it stands for, first found
+    lower_case_words: frozenset[str]
+
+
+def acronym_evidence(texts: Sequence[str]) -> AcronymEvidence:
+    """The acronyms that one article's `texts` (its title and sentences) define ("the Kosovo Force (KFOR)")
+    or use beside a name their initials spell ("European Union" and "EU", anywhere in the article), and
+    their lower-case words of up to seven letters. Names are read within a text: a headline without a full
+    stop does not run on into the first sentence."""
+    found: dict[str, tuple[str, ...]] = {}
+    used = {acronym for text in texts for acronym in _ACRONYM.findall(text)}
+    lower_case_words: set[str] = set()
     for text in texts:
         for phrase, acronym in _DEFINED.findall(text):
             run = phrase.split()
             # The defining words are the last ones of the run: "the North Atlantic Alliance (NATO)".
             start = next((i for i, word in enumerate(run) if word[0] == acronym[0].upper()), None)
             if start is not None and len(run) - start >= 2:
-                found.setdefault(_key(acronym), terms(" ".join(run[start:])))
-        used = set(_ACRONYM.findall(text))
+                found.setdefault(_key(acronym), tuple(terms(" ".join(run[start:]))))
         for match in NAME_RUN.finditer(text):
             run = match.group().split()
             spelled = {"".join(word[0] for word in run).upper(), "".join(w[0] for w in run if w[0].isupper())}
-            for acronym in used:
+            for acronym in sorted(used):
                 if acronym.upper() in spelled:
-                    found.setdefault(_key(acronym), terms(match.group()))
-    # An acronym that is also a lower-case word of the corpus ("ART" and "art") would join unrelated texts.
-    lower_case_words = {word for text in texts for word in re.findall(r"\b[a-z]+\b", text)}
-    return {
-        acronym: expansion
-        for acronym, expansion in found.items()
-        if acronym and expansion and acronym not in lower_case_words
-    }
+                    found.setdefault(_key(acronym), tuple(terms(match.group())))
+        lower_case_words.update(_SHORT_LOWER_CASE_WORD.findall(text))
+    return AcronymEvidence(
+        {acronym: expansion for acronym, expansion in found.items() if acronym and expansion},
+        frozenset(lower_case_words),
+    )
+
+
+_SHORT_LOWER_CASE_WORD = re.compile(rf"\b[a-z]{{1,{_ACRONYM_LETTERS}}}\b")
+
+
+class AcronymCounts:
+    """Acronym evidence summed over the articles of a corpus, as counts, so that adding or removing an
+    article updates them without reading the others again. An acronym stands for the expansion that the
+    most articles give (the first in sorted order on a tie), unless it is also a lower-case word of some
+    article ("ART" and "art" would join unrelated texts)."""
+
+    def __init__(
+        self, expansions: Counter[tuple[str, tuple[str, ...]]] | None = None, words: Counter[str] | None = None
+    ):
+        self._expansions = Counter(expansions or ())  # (acronym, expansion) -> articles that give it
+        self._words = Counter(words or ())  # short lower-case word -> articles that use it
+
+    @classmethod
+    def of(cls, evidence: Iterable[AcronymEvidence]) -> AcronymCounts:
+        counts = cls()
+        for one in evidence:
+            counts.add(one)
+        return counts
+
+    def copy(self) -> AcronymCounts:
+        return AcronymCounts(self._expansions, self._words)
+
+    def add(self, evidence: AcronymEvidence) -> None:
+        self._expansions.update(evidence.expansions.items())
+        self._words.update(evidence.lower_case_words)
+
+    def remove(self, evidence: AcronymEvidence) -> None:
+        """Take back what `add(evidence)` counted."""
+        self._expansions.subtract(evidence.expansions.items())
+        self._words.subtract(evidence.lower_case_words)
+        self._expansions = +self._expansions  # drop what reached zero
+        self._words = +self._words
+
+    def acronyms(self) -> dict[str, list[str]]:
+        """{"eu": ["european", "union"], ...}, in sorted order."""
+        best: dict[str, tuple[int, tuple[str, ...]]] = {}
+        for (acronym, expansion), count in sorted(self._expansions.items()):
+            if acronym not in self._words and count > best.get(acronym, (0, ()))[0]:
+                best[acronym] = (count, expansion)
+        return {acronym: list(expansion) for acronym, (_, expansion) in best.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "expansions": [
+                [acronym, list(expansion), count] for (acronym, expansion), count in sorted(self._expansions.items())
+            ],
+            "words": dict(sorted(self._words.items())),
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> AcronymCounts:
+        expansions = Counter(
+            {(acronym, tuple(expansion)): int(count) for acronym, expansion, count in value["expansions"]}
+        )
+        return cls(expansions, Counter({word: int(count) for word, count in value["words"].items()}))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AcronymCounts) and self.to_json() == other.to_json()
 
 
 def _key(acronym: str) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 from askbalkans.chunker import ArticleChunks, Passage, Sentence
 from askbalkans.config import Settings
 from askbalkans.errors import SettingError
+from askbalkans.text import AcronymCounts
 
 SLOT_BITS = 20
 
@@ -47,6 +48,7 @@ class ArticleRecord:
 
     doc_id: str
     sha256: str  # of the article's file: the indexer compares it to decide what to re-embed
+    signature: str  # of the article's file (corpus.file_signature): while it is the same, the file is not read
     slot: int
     title: str
     sentences: int
@@ -117,7 +119,8 @@ class Index:
     passage_vectors: DenseIndex
     sentence_vectors: DenseIndex
     lexical: LexicalIndex
-    acronyms: Mapping[str, list[str]]  # acronym term -> the terms it stands for (see text.find_acronyms)
+    acronyms: Mapping[str, list[str]]  # acronym term -> the terms it stands for (acronym_counts.acronyms())
+    acronym_counts: AcronymCounts  # what the articles say of acronyms, updated article by article
     passage_count: int
     sentence_count: int
 
@@ -140,19 +143,31 @@ class Store(Protocol):
         spec: Mapping[str, Any],
         remove: Iterable[str],
         add: Iterable[ArticleEntry],
-        acronyms: Mapping[str, list[str]],
+        acronyms: AcronymCounts,
+        refresh: Iterable[ArticleRecord] = (),
         from_scratch: bool = False,
     ) -> None:
         """Remove the articles `remove`, add `add`, all at once: a reader sees the old or the new index.
-        `from_scratch`: drop everything stored first (a rebuild).
-        Passages are matched lexically by `text.lexical_terms` under `acronyms`; when `acronyms` differ from
-        the stored ones, every passage's terms are recomputed."""
+        `acronyms` are the counts after the change, kept with it. `refresh`: new records of stored articles
+        (the same text and slot; a new file signature). `from_scratch`: drop everything stored first (a
+        rebuild). Passages are matched lexically by `text.lexical_terms` under `acronyms.acronyms()`;
+        where those differ from the stored ones, the terms of the passages they concern (see
+        `acronym_words`) are recomputed."""
         ...
 
     def open(self, spec: Mapping[str, Any]) -> Index:
         """A snapshot for reading; raises StaleIndex when what is stored was built under another spec
         (format, settings, model dimension, tagger), or is missing or damaged."""
         ...
+
+
+def acronym_words(old: Mapping[str, list[str]], new: Mapping[str, list[str]]) -> list[str]:
+    """The terms a passage must hold for its lexical terms to change when the acronyms `old` become `new`:
+    each changed acronym and the first term of what it stood for or now stands for (`text.with_acronyms`
+    adds an acronym's expansion where the acronym is, and the acronym where its whole expansion is)."""
+    changed = {acronym for acronym in old.keys() | new.keys() if old.get(acronym) != new.get(acronym)}
+    words = changed | {table[a][0] for table in (old, new) for a in changed if table.get(a)}
+    return sorted(words)
 
 
 def describe_mismatch(found: Mapping[str, Any], expected: Mapping[str, Any]) -> str:

@@ -43,15 +43,17 @@ from askbalkans.stores import (
     Ids,
     Index,
     StaleIndex,
+    acronym_words,
     chunk_id,
     describe_mismatch,
 )
 from askbalkans.tagging import Span
-from askbalkans.text import Acronyms, lexical_terms
+from askbalkans.text import AcronymCounts, Acronyms, lexical_terms
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 ARTICLES = "articles.json"
+ACRONYM_COUNTS = "acronym_counts.json"
 VOCABULARY = "vocabulary.json"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"
@@ -200,6 +202,15 @@ class ArticleTable(Mapping[str, ArticleRecord]):
         rows = np.flatnonzero(keep).tolist()
         return ArticleTable({name: [column[r] for r in rows] for name, column in self._columns.items()})
 
+    def replace(self, records: Iterable[ArticleRecord]) -> ArticleTable:
+        """These records, with those of the same doc_ids as `records` replaced by them."""
+        columns = {name: list(column) for name, column in self._columns.items()}
+        for record in records:
+            row = self._row[record.doc_id]
+            for name, column in columns.items():
+                column[row] = getattr(record, name)
+        return ArticleTable(columns)
+
     def extend(self, records: Sequence[ArticleRecord]) -> ArticleTable:
         """These records and `records`, whose slots come after all of these."""
         return ArticleTable(
@@ -283,6 +294,7 @@ class _Generation:
 
     articles: ArticleTable
     acronyms: dict[str, list[str]]
+    acronym_counts: AcronymCounts
     columns: Columns
     dense: faiss.Index
     sentence_vectors: np.ndarray  # float16, rows as columns.sentence_ids
@@ -359,6 +371,7 @@ class EmbeddedStore:
             sentence_vectors=ArrayDenseIndex(columns.sentence_ids, generation.sentence_vectors),
             lexical=PostingsLexicalIndex(generation.postings, columns.passage_ids),
             acronyms=generation.acronyms,
+            acronym_counts=generation.acronym_counts,
             passage_count=len(columns.passage_ids),
             sentence_count=len(columns.sentence_ids),
         )
@@ -370,10 +383,11 @@ class EmbeddedStore:
         spec: Mapping[str, Any],
         remove: Iterable[str],
         add: Iterable[ArticleEntry],
-        acronyms: Mapping[str, list[str]],
+        acronyms: AcronymCounts,
+        refresh: Iterable[ArticleRecord] = (),
         from_scratch: bool = False,
     ) -> None:
-        entries, removed = list(add), set(remove)
+        entries, removed, table = list(add), set(remove), acronyms.acronyms()
         try:
             previous = None if from_scratch else self._load(spec)
         except StaleIndex:
@@ -385,11 +399,11 @@ class EmbeddedStore:
         if previous is None:
             articles = ArticleTable.of(records)
             columns, sentence_vectors = new, _stack([e.sentence_vectors for e in entries], dimension)
-            postings = Postings.build(_passage_terms(entries, acronyms))
+            postings = Postings.build(_passage_terms(entries, table))
             dense = self._dense_index(dimension, new.passage_ids, new_vectors)
         else:
             kept = np.array([doc_id not in removed for doc_id in previous.articles], dtype=bool)
-            articles = previous.articles.select(kept).extend(records)
+            articles = previous.articles.select(kept).replace(refresh).extend(records)
             kept_slots = previous.articles.slots[kept]
             keep_sentences = np.isin(previous.columns.sentence_ids >> SLOT_BITS, kept_slots)
             keep_passages = np.isin(previous.columns.passage_ids >> SLOT_BITS, kept_slots)
@@ -407,18 +421,11 @@ class EmbeddedStore:
                 dense = self._dense_index(
                     dimension, np.concatenate([old_ids, new.passage_ids]), np.vstack([old_vectors, new_vectors])
                 )
-            if previous.acronyms == dict(acronyms):
-                postings = previous.postings.select(keep_passages).extend(_passage_terms(entries, acronyms))
-            else:  # new acronyms change what every passage matches
-                table = Acronyms(acronyms)
-                texts = [p.text for p in ColumnChunkStore(columns, articles).passages(columns.passage_ids)]
-                titles = dict(zip(articles.slots.tolist(), articles.columns()["title"], strict=True))
-                slots = (columns.passage_ids >> SLOT_BITS).tolist()
-                postings = Postings.build(
-                    [lexical_terms(titles[s], t, table) for s, t in zip(slots, texts, strict=True)]
-                )
+            postings = previous.postings.select(keep_passages).extend(_passage_terms(entries, table))
+            if previous.acronyms != table:
+                postings = _relexed(postings, columns, articles, previous.acronyms, table)
         generation = _Generation(
-            articles, dict(acronyms), columns, dense, np.ascontiguousarray(sentence_vectors, np.float16), postings
+            articles, table, acronyms, columns, dense, np.ascontiguousarray(sentence_vectors, np.float16), postings
         )
         self._write_generation(spec, generation)
 
@@ -440,6 +447,7 @@ class EmbeddedStore:
         postings = generation.postings
         writers: dict[str, Callable[[BinaryIO], object]] = {
             ARTICLES: _json_writer(generation.articles.columns()),
+            ACRONYM_COUNTS: _json_writer(generation.acronym_counts.to_json()),
             VOCABULARY: _json_writer(list(postings.vocabulary)),
             PASSAGE_VECTORS: _index_writer(generation.dense),
             SENTENCE_VECTORS: _array_writer(generation.sentence_vectors),
@@ -550,6 +558,22 @@ def _passage_terms(entries: list[ArticleEntry], acronyms: Mapping[str, list[str]
     return [lexical_terms(e.record.title, p.text, table) for e in entries for p in e.chunks.passages]
 
 
+def _relexed(
+    postings: Postings,
+    columns: Columns,
+    articles: ArticleTable,
+    old: Mapping[str, list[str]],
+    new: Mapping[str, list[str]],
+) -> Postings:
+    """`postings` with the terms of the passages that the change of acronyms concerns computed again."""
+    rows = postings.rows_with(acronym_words(old, new))
+    table = Acronyms(new)
+    passages = ColumnChunkStore(columns, articles).passages(columns.passage_ids[rows])
+    return postings.replace(
+        rows, [lexical_terms(articles[passage.doc_id].title, passage.text, table) for passage in passages]
+    )
+
+
 def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:
     return np.vstack(arrays) if arrays else np.zeros((0, dimension), dtype=np.float32)
 
@@ -608,7 +632,8 @@ def _generation_from(manifest: dict[str, Any], folder: Path) -> _Generation:
     if _is_graph(dense):  # efSearch is not kept by serialisation
         graph: Any = faiss.downcast_index(getattr(dense, "index"))  # noqa: B009 (faiss is untyped)
         graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
-    return _Generation(articles, manifest["acronyms"], columns, dense, vectors, postings)
+    counts = AcronymCounts.from_json(json.loads((folder / ACRONYM_COUNTS).read_bytes()))
+    return _Generation(articles, manifest["acronyms"], counts, columns, dense, vectors, postings)
 
 
 def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None]:

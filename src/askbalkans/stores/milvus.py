@@ -7,7 +7,8 @@ Three collections, named after `Settings.milvus_collection`:
   into a sparse vector), and its dense vector (HNSW, inner product).
 - `<name>_sentences`: id, doc_id, slot, number, character span, text, whether it leans on the previous
   one, its typed spans (JSON) and its dense vector.
-- `<name>_meta`: the index spec, the acronyms, and one record per article (its SHA-256 and slot), keyed.
+- `<name>_meta`: the index spec, the acronyms and their counts (in pieces: a value holds at most 64 kB),
+  and one record per article (its SHA-256 and slot), keyed.
 - `<name>_terms`: in how many passages each lexical term occurs (for the idf of the sentence scores),
   kept up to date by each update.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
@@ -40,12 +42,13 @@ from askbalkans.stores import (
     Ids,
     Index,
     StaleIndex,
+    acronym_words,
     chunk_id,
     describe_mismatch,
     slot_of,
 )
 from askbalkans.tagging import Span
-from askbalkans.text import Acronyms, lexical_terms
+from askbalkans.text import AcronymCounts, Acronyms, lexical_terms
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,9 @@ _BATCH = 500
 _TEXT_CHARS = 65_535
 _CACHE_ROWS = 20_000
 _SPEC_KEY, _ACRONYMS_KEY, _ARTICLE_PREFIX, _PENDING_KEY = "spec", "acronyms", "article:", "pending"
+_COUNTS_KEY = "acronym_counts"  # -> the keys of the pieces that hold the acronym counts' JSON, in order
+_COUNTS_PIECE_PREFIX = "acronym_counts:"
+_COUNTS_PIECE_CHARS = 30_000  # of JSON; quoted again as a value, it stays within _TEXT_CHARS
 
 
 def _connect(uri: str, token: str, database: str) -> Any:
@@ -110,6 +116,7 @@ class MilvusStore:
             sentence_vectors=MilvusDenseIndex(self.client, self.names["sentences"], live, chunks),
             lexical=MilvusLexicalIndex(self.client, self.names["passages"], self.names["terms"], live),
             acronyms=meta.get(_ACRONYMS_KEY, {}),
+            acronym_counts=_counts_from(meta),
             passage_count=sum(r.passages for r in articles.values()),
             sentence_count=sum(r.sentences for r in articles.values()),
         )
@@ -121,10 +128,11 @@ class MilvusStore:
         spec: Mapping[str, Any],
         remove: Iterable[str],
         add: Iterable[ArticleEntry],
-        acronyms: Mapping[str, list[str]],
+        acronyms: AcronymCounts,
+        refresh: Iterable[ArticleRecord] = (),
         from_scratch: bool = False,
     ) -> None:
-        entries, removed = list(add), set(remove)
+        entries, removed, table = list(add), set(remove), acronyms.acronyms()
         try:
             meta = self._meta()
             current = describe_mismatch(meta.get(_SPEC_KEY, {}), spec) == "" and _SPEC_KEY in meta
@@ -139,21 +147,21 @@ class MilvusStore:
         self._delete_slots(meta.get(_PENDING_KEY, []))
         pending = [entry.record.slot for entry in entries]
         self._put_meta({_PENDING_KEY: pending})
-        added_terms = self._insert(entries, dict(acronyms))
-        relexed = meta.get(_ACRONYMS_KEY, {}) != dict(acronyms) and bool(records)
-        if relexed:
-            self._relex(dict(acronyms), {r["slot"] for d, r in records.items() if d not in removed})
-        self._put_meta({_SPEC_KEY: dict(spec), _ACRONYMS_KEY: dict(acronyms)})
-        self._put_meta({f"{_ARTICLE_PREFIX}{e.record.doc_id}": asdict(e.record) for e in entries})
+        added_terms = self._insert(entries, table)
+        kept_slots = {r["slot"] for d, r in records.items() if d not in removed}
+        relexed_terms, unlexed_terms = self._relex(meta.get(_ACRONYMS_KEY, {}), table, kept_slots)
+        old_pieces = [key for key in meta if key.startswith(_COUNTS_PIECE_PREFIX)]
+        pieces = self._put_counts(acronyms)
+        self._put_meta({_SPEC_KEY: dict(spec), _ACRONYMS_KEY: table})
+        # The counts are switched with the article records, in one write.
+        new_records = [*refresh, *(entry.record for entry in entries)]
+        self._put_meta({_COUNTS_KEY: pieces, **{f"{_ARTICLE_PREFIX}{r.doc_id}": asdict(r) for r in new_records}})
         gone = [doc_id for doc_id in removed if doc_id not in {e.record.doc_id for e in entries}]
-        self._delete_meta([f"{_ARTICLE_PREFIX}{doc_id}" for doc_id in gone])
+        self._delete_meta([f"{_ARTICLE_PREFIX}{doc_id}" for doc_id in gone] + old_pieces)
         old_slots = [records[doc_id]["slot"] for doc_id in removed if doc_id in records]
-        removed_terms = Counter() if relexed else self._passage_terms(old_slots)
+        removed_terms = self._passage_terms(old_slots)
         self._delete_slots(old_slots)
-        if relexed:
-            self._count_terms()
-        else:
-            self._add_term_counts(added_terms, removed_terms)
+        self._add_term_counts(added_terms + relexed_terms, removed_terms + unlexed_terms)
         self._put_meta({_PENDING_KEY: []})
         for name in self.names.values():
             self.client.flush(name)
@@ -170,7 +178,8 @@ class MilvusStore:
             passages.add_field(field, DataType.INT64)
         passages.add_field("doc_id", DataType.VARCHAR, max_length=1024)
         passages.add_field("text", DataType.VARCHAR, max_length=_TEXT_CHARS)
-        passages.add_field("lexical", DataType.VARCHAR, max_length=_TEXT_CHARS, enable_analyzer=True)
+        # enable_match: the passages that hold a term are found by TEXT_MATCH (when acronyms change).
+        passages.add_field("lexical", DataType.VARCHAR, max_length=_TEXT_CHARS, enable_analyzer=True, enable_match=True)
         passages.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         passages.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
         passages.add_function(
@@ -277,12 +286,6 @@ class MilvusStore:
         counts = {term: current.get(term, 0) + added[term] - removed[term] for term in changed}
         self._write_term_counts(counts)
 
-    def _count_terms(self) -> None:
-        """Count every term afresh (after the lexical terms of every passage changed)."""
-        self.client.delete(self.names["terms"], filter='term != ""')
-        rows = _query_all(self.client, self.names["passages"], ["lexical"])
-        self._write_term_counts(Counter(term for row in rows for term in set(row["lexical"].split())))
-
     def _write_term_counts(self, counts: Mapping[str, int]) -> None:
         rows = [{"term": t, "df": n, "dummy": [0.0, 0.0]} for t, n in counts.items() if n > 0]
         for start in range(0, len(rows), _BATCH):
@@ -291,18 +294,37 @@ class MilvusStore:
         for start in range(0, len(gone), _BATCH):
             self.client.delete(self.names["terms"], filter=_in("term", gone[start : start + _BATCH]))
 
-    def _relex(self, acronyms: dict[str, list[str]], slots: set[int]) -> None:
-        """New acronyms change what every passage matches: rewrite the lexical terms of the kept ones."""
-        fields = ["id", "slot", "number", "first_sentence", "end_sentence", "doc_id", "text", "dense"]
+    def _relex(
+        self, old: Mapping[str, list[str]], new: Mapping[str, list[str]], slots: set[int]
+    ) -> tuple[Counter[str], Counter[str]]:
+        """Rewrite the lexical terms of the passages of `slots` that the change of acronyms from `old` to
+        `new` concerns; the passage counts of their new terms and of their old ones."""
+        words = acronym_words(old, new)
+        if not words or not slots:
+            return Counter(), Counter()
+        fields = ["id", "slot", "number", "first_sentence", "end_sentence", "doc_id", "text", "lexical", "dense"]
+        concerned = f'TEXT_MATCH(lexical, "{" ".join(words)}")'  # any of the words
+        rows = [r for r in _query_all(self.client, self.names["passages"], fields, concerned) if r["slot"] in slots]
+        old_terms = Counter(term for row in rows for term in set(row["lexical"].split()))
         titles = {
             value["slot"]: value["title"] for key, value in self._meta().items() if key.startswith(_ARTICLE_PREFIX)
         }
-        rows = [r for r in _query_all(self.client, self.names["passages"], fields) if r["slot"] in slots]
-        table = Acronyms(acronyms)
+        table = Acronyms(new)
         for row in rows:
             row["lexical"] = _lexical(titles.get(row["slot"], ""), row["text"], table)
         for start in range(0, len(rows), _BATCH):
             self.client.upsert(self.names["passages"], rows[start : start + _BATCH])
+        return Counter(term for row in rows for term in set(row["lexical"].split())), old_terms
+
+    def _put_counts(self, counts: AcronymCounts) -> list[str]:
+        """Write the pieces of `counts` under keys of their own; the keys, in order."""
+        text, update = json.dumps(counts.to_json()), uuid.uuid4().hex
+        pieces = {
+            f"{_COUNTS_PIECE_PREFIX}{update}:{number}": text[start : start + _COUNTS_PIECE_CHARS]
+            for number, start in enumerate(range(0, max(len(text), 1), _COUNTS_PIECE_CHARS))
+        }
+        self._put_meta(pieces)
+        return list(pieces)
 
     def _put_meta(self, values: Mapping[str, Any]) -> None:
         rows = [{"key": key, "value": json.dumps(value), "dummy": [0.0, 0.0]} for key, value in values.items()]
@@ -320,13 +342,20 @@ class MilvusStore:
                 self.client.delete(self.names[kind], filter=_in("slot", slots))
 
 
+def _counts_from(meta: Mapping[str, Any]) -> AcronymCounts:
+    try:
+        return AcronymCounts.from_json(json.loads("".join(meta[key] for key in meta[_COUNTS_KEY])))
+    except (KeyError, ValueError, TypeError) as error:
+        raise StaleIndex(f"the acronym counts are missing or corrupt ({error!r})") from None
+
+
 def _lexical(title: str, text: str, acronyms: Acronyms) -> str:
     # Our own terms (stemmed, acronyms joined), which Milvus's standard analyzer splits at the spaces.
     return " ".join(lexical_terms(title, text, acronyms))[:_TEXT_CHARS] or "_"
 
 
-def _query_all(client: Any, collection: str, fields: list[str]) -> list[dict[str, Any]]:
-    iterator = client.query_iterator(collection, batch_size=1000, output_fields=fields)
+def _query_all(client: Any, collection: str, fields: list[str], filter: str = "") -> list[dict[str, Any]]:
+    iterator = client.query_iterator(collection, batch_size=1000, filter=filter, output_fields=fields)
     rows: list[dict[str, Any]] = []
     try:
         while batch := iterator.next():
