@@ -4,7 +4,7 @@ import bm25s
 import numpy as np
 import pytest
 
-from askbalkans.bm25 import Postings, idf_lucene, tf_lucene
+from askbalkans.bm25 import Postings, Statistics, idf_lucene, tf_lucene
 from askbalkans.chunker import TokenBudget, chunk_article, count_tokens
 from askbalkans.corpus import load_corpus
 from askbalkans.text import terms
@@ -55,12 +55,31 @@ def test_the_top_documents_and_chosen_scores_agree_with_all_the_scores(documents
     assert postings.document_frequencies(["kfor", "unknownword"]).tolist()[1] == 0
 
 
-def test_selecting_and_extending_documents_is_the_same_as_building_afresh(documents):
+def test_selecting_and_concatenating_documents_is_the_same_as_building_afresh(documents):
     keep = np.array([i % 3 != 1 for i in range(len(documents))])
     kept = [d for d, k in zip(documents, keep, strict=True) if k]
     added = [["kfor", "troop", "troop"], ["brand", "new", "term"]]
-    updated = Postings.build(documents).select(keep).extend(added)
+    updated = Postings.concatenate([Postings.build(documents).select(keep), Postings.build(added)])
     afresh = Postings.build(kept + added)
     for query in (["kfor", "troop"], ["sorensen", "pristina"], ["brand", "new"]):
         np.testing.assert_allclose(updated.scores(query), afresh.scores(query), rtol=1e-6)
         assert updated.document_frequencies(query).tolist() == afresh.document_frequencies(query).tolist()
+
+
+def test_parts_scored_under_their_summed_statistics_score_as_one_collection_of_their_live_documents(documents):
+    """How the segments of one index score: each part skips its dead documents, all use the sum of the
+    parts' statistics."""
+    halves = documents[: len(documents) // 2], documents[len(documents) // 2 :]
+    parts = [Postings.build(half) for half in halves]
+    live = [np.array([i % 4 != 1 for i in range(len(half))]) for half in halves]
+    pairs = list(zip(parts, live, strict=True))
+    whole = Postings.build(
+        [d for half, mask in zip(halves, live, strict=True) for d, m in zip(half, mask, strict=True) if m]
+    )
+    for query in (["kfor", "troop"], ["sorensen", "visit", "pristina"], ["dialogu", "dialogu", "serbia"]):
+        statistics = Statistics.sum([part.statistics(query, mask) for part, mask in pairs])
+        scores = [part.scores_of(query, np.flatnonzero(mask), statistics=statistics) for part, mask in pairs]
+        np.testing.assert_allclose(np.concatenate(scores), whole.scores(query), rtol=1e-5)
+        rows, top = parts[1].top(query, 5, statistics=statistics, live=live[1])
+        assert live[1][rows].all()
+        np.testing.assert_allclose(top, parts[1].scores_of(query, rows, statistics=statistics), rtol=1e-6)

@@ -63,13 +63,20 @@ def generation(settings: Settings):
     return settings.index_dir / (settings.index_dir / CURRENT).read_text()
 
 
+def segments(settings: Settings) -> list:
+    """The segment folders of the current generation, oldest first."""
+    names = json.loads((generation(settings) / MANIFEST).read_text())["segments"]
+    return [settings.index_dir / name for name in names]
+
+
 def test_index_is_built_once_then_loaded(settings, embedder):
     first = reopen(settings, embedder)
     assert first.report.rebuilt_because.startswith("no index")
-    assert {MANIFEST, PASSAGE_VECTORS, ARTICLES, SENTENCE_VECTORS} <= {p.name for p in generation(settings).iterdir()}
+    [segment] = segments(settings)
+    assert {MANIFEST, PASSAGE_VECTORS, ARTICLES, SENTENCE_VECTORS} <= {p.name for p in segment.iterdir()}
     manifest = json.loads((generation(settings) / MANIFEST).read_text())
     assert manifest["spec"]["settings"]["model"] == settings.model and manifest["spec"]["dimension"] == 384
-    articles = json.loads((generation(settings) / ARTICLES).read_text())
+    articles = json.loads((segment / ARTICLES).read_text())
     assert set(articles["doc_id"]) == {p.stem for p in settings.corpus_dir.glob("*.txt")}
     second = reopen(settings, embedder)
     assert not second.report.updated and second.report.summary().startswith("loaded the index of 5 articles")
@@ -104,25 +111,75 @@ def test_only_added_and_changed_articles_are_embedded_and_removed_ones_are_gone(
     assert len(list(settings.index_dir.glob("gen-*"))) == 1  # the previous generation is removed
 
 
+def test_an_update_writes_only_the_changed_articles_and_the_index_scores_as_a_rebuild(settings, embedder, tmp_path):
+    def reopen_with(merge_ratio: float):
+        store = EmbeddedStore(settings.index_dir, merge_ratio=merge_ratio)
+        return open_index(load_corpus(settings.corpus_dir), store, settings, embedder, TAGGER)
+
+    def assert_as_rebuilt(index):
+        store = EmbeddedStore(tmp_path / f"rebuilt-{len(list(tmp_path.iterdir()))}")
+        rebuilt = open_index(load_corpus(settings.corpus_dir), store, settings, embedder, TAGGER).index
+        assert (index.passage_count, index.sentence_count) == (rebuilt.passage_count, rebuilt.sentence_count)
+        for terms in (["kfor", "troop"], ["sorensen", "visit", "belgrad"], ["bridg", "mitrovica"]):
+            assert lexical_scores(index, terms) == pytest.approx(lexical_scores(rebuilt, terms))
+            assert (
+                index.lexical.document_frequencies(terms).tolist()
+                == rebuilt.lexical.document_frequencies(terms).tolist()
+            )
+        query = embedder.encode(["Which bridge opened in Mitrovica?"])[0]
+        assert nearest_passages(index, query) == nearest_passages(rebuilt, query)
+
+    reopen_with(merge_ratio=0.5)  # segments are merged only when the newer one is twice the older
+    [base] = segments(settings)
+    written = {p.name: p.stat().st_mtime_ns for p in base.iterdir()}
+    (settings.corpus_dir / "extra.md").write_text("# Extra\n\nA new bridge opened in Mitrovica in 2031.\n", "utf-8")
+    article = settings.corpus_dir / "004_e76711d46be13724.txt"
+    article.write_text(article.read_text("utf-8") + "\nThe envoy's next visit is planned for Skopje.\n", "utf-8")
+    updated = reopen_with(merge_ratio=0.5).index
+    assert segments(settings)[0] == base and {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == written
+    newest = json.loads((segments(settings)[-1] / ARTICLES).read_text())["doc_id"]
+    assert sorted(newest) == ["004_e76711d46be13724", "extra"]  # only what changed is written
+    assert_as_rebuilt(updated)
+    (settings.corpus_dir / "000_c156d69eb00ff29e.txt").unlink()
+    removed = reopen_with(merge_ratio=0.5).index
+    assert "000_c156d69eb00ff29e" not in removed.articles and len(segments(settings)) == 2  # its rows are skipped
+    assert_as_rebuilt(removed)
+    # By default a small newest segment is merged into the one before it; a segment more than half dead is
+    # written again without its dead rows.
+    (settings.corpus_dir / "001_f3301d7d56d1fe05.txt").unlink()
+    merged = reopen_with(merge_ratio=4).index
+    assert len(segments(settings)) == 1 and not base.exists()
+    assert json.loads((generation(settings) / MANIFEST).read_text())["dead"] == []
+    assert_as_rebuilt(merged)
+
+
 def test_above_the_threshold_passages_are_searched_by_a_graph_that_grows_with_added_articles(
     settings, embedder, monkeypatch
 ):
     exact = reopen(settings, embedder).index
     graph = reopen(settings, embedder, rebuild=True, hnsw_above=10).index
-    assert "HNSW" in type(faiss.downcast_index(graph.passage_vectors._index.index)).__name__
+    [graph_part] = graph.passage_vectors._parts
+    assert "HNSW" in type(faiss.downcast_index(graph_part._index.index)).__name__
     query = embedder.encode(["How many troops serve in KFOR?"])[0]
     assert graph.passage_vectors.search(query, 5)[0].tolist() == exact.passage_vectors.search(query, 5)[0].tolist()
 
     (settings.corpus_dir / "bridge.md").write_text("# Ibar bridge\n\nThe Ibar bridge reopened in 2031.\n", "utf-8")
-    with monkeypatch.context() as patched:  # an update that only adds articles grows the graph it has
-        patched.setattr(EmbeddedStore, "_dense_index", lambda *args: pytest.fail("the graph was built again"))
+    built = EmbeddedStore._dense_index
+    with monkeypatch.context() as patched:  # a merge that only adds articles grows the graph it has
+        patched.setattr(
+            EmbeddedStore,
+            "_dense_index",
+            lambda self, ids, vectors: (
+                pytest.fail("the graph was built again") if len(ids) > 10 else built(self, ids, vectors)
+            ),
+        )
         grown = reopen(settings, embedder, hnsw_above=10)
     assert grown.report.added == ("bridge",)
     bridge = chunk_id(grown.index.articles["bridge"].slot, 0)
     found, _ = grown.index.passage_vectors.search(embedder.encode(["When did the Ibar bridge reopen?"])[0], 1)
     assert found.tolist() == [bridge]
     assert grown.index.passage_count == graph.passage_count + 1
-    # A removal rebuilds the graph without the removed article's passages.
+    # A removed article's passages are left out of searches.
     (settings.corpus_dir / "bridge.md").unlink()
     shrunk = reopen(settings, embedder, hnsw_above=10).index
     assert bridge not in shrunk.passage_vectors.search(query, shrunk.passage_count)[0].tolist()
@@ -161,6 +218,10 @@ def test_acronyms_follow_the_articles_and_match_as_after_a_rebuild(small_setting
         assert lexical_scores(updated, terms) == pytest.approx(lexical_scores(rebuilt, terms))
 
 
+def nearest_passages(index, query, k=8) -> list[tuple[str, int]]:
+    return [(p.doc_id, p.number) for p in index.chunks.passages(index.passage_vectors.search(query, k)[0])]
+
+
 def lexical_scores(index, terms) -> dict[tuple[str, int], float]:
     """The BM25 score of each passage, by article and number."""
     ids = {
@@ -197,11 +258,13 @@ def test_files_are_read_only_when_their_signature_differs_from_the_index(small_s
     assert opened.report.removed == ("kfor",) and read == [] and "larger than the limit" in corpus.skipped[0].reason
 
 
-def test_a_snapshot_stays_readable_after_an_update_removes_its_generation(small_settings, embedder):
+def test_a_snapshot_stays_readable_after_an_update_removes_its_files(small_settings, embedder):
     snapshot = reopen(small_settings, embedder).index
+    [segment] = segments(small_settings)
     (small_settings.corpus_dir / "kfor.txt").unlink()
+    (small_settings.corpus_dir / "bridge.md").write_text("# Ibar bridge\n\nThe Ibar bridge reopened in 2031.\n")
     assert reopen(small_settings, embedder).report.removed == ("kfor",)
-    assert not any(p.name == "gen-000001" for p in small_settings.index_dir.iterdir())  # its files are gone
+    assert not segment.exists() and not any(p.name == "gen-000001" for p in small_settings.index_dir.iterdir())
     query = embedder.encode(["How many troops serve in KFOR?"])[0]
     found, _ = snapshot.passage_vectors.search(query, 1)
     passage = snapshot.chunks.passages(found)[0]
@@ -232,15 +295,16 @@ def _flip_last_byte(path):
     [
         (lambda folder: (folder / PASSAGE_VECTORS).write_bytes(b"not a faiss index"), "passages.faiss is corrupt"),
         (lambda folder: (folder / "text.npy").unlink(), "text.npy is missing"),
-        (lambda folder: (folder / MANIFEST).write_text("{ truncated"), "manifest is corrupt"),
+        (lambda folder: (folder / MANIFEST).write_text("{ truncated"), "manifest of seg-000001 is corrupt"),
         (lambda folder: (folder / "postings_rows.npy").write_bytes(b"\0"), "postings_rows.npy is corrupt"),
         (lambda folder: _flip_last_byte(folder / SENTENCE_VECTORS), "sentence_vectors.npy is corrupt"),
         (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "index manifest is missing"),
+        (lambda folder: (folder.parent / CURRENT).write_text(folder.name), "names no segments"),
     ],
 )
 def test_a_corrupt_or_incomplete_index_is_rebuilt(small_settings, embedder, damage, reason):
     reopen(small_settings, embedder)
-    damage(generation(small_settings))
+    damage(segments(small_settings)[-1])
     opened = reopen(small_settings, embedder)
     assert reason in opened.report.rebuilt_because
     assert opened.index.passage_count == 2

@@ -143,13 +143,15 @@ def test_leftovers_of_a_crashed_update_are_removed_by_the_next(corpus_copy, tmp_
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     store = EmbeddedStore(settings.index_dir)
     open_index(load_corpus(corpus_copy), store, settings, embedder, seeds_assistant.tagger)
-    (settings.index_dir / "gen-000099").mkdir()
-    (settings.index_dir / "gen-000099" / "passages.faiss").write_bytes(b"half written")
+    for leftover in ("gen-000099", "seg-000099"):
+        (settings.index_dir / leftover).mkdir()
+        (settings.index_dir / leftover / "passages.faiss").write_bytes(b"half written")
     (settings.index_dir / f"{CURRENT}.tmp-12345").write_text("gen-000099")
     (corpus_copy / "extra.md").write_text("# Extra\n\nA new bridge opened in Mitrovica in 2031.\n", "utf-8")
     open_index(load_corpus(corpus_copy), store, settings, embedder, seeds_assistant.tagger)
-    left = sorted(p.name for p in settings.index_dir.iterdir())
-    assert left == [CURRENT, (settings.index_dir / CURRENT).read_text()]
+    current = (settings.index_dir / CURRENT).read_text()
+    in_use = json.loads((settings.index_dir / current / "manifest.json").read_text())["segments"]
+    assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted([CURRENT, current, *in_use])
 
 
 # --- the server -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ rescoring the others, and a question touches only the postings of its own terms.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,6 +29,27 @@ def tf_lucene(term_frequency: np.ndarray, length: np.ndarray, average_length: fl
 
 
 @dataclass(frozen=True)
+class Statistics:
+    """What BM25 needs to know of a collection: its size, its total length, and each term's document
+    frequency (the statistics of several postings, such as the segments of one index, add up)."""
+
+    documents: int
+    total_length: float
+    frequencies: dict[str, int]
+
+    @property
+    def average_length(self) -> float:
+        return self.total_length / self.documents if self.documents else 1.0
+
+    @classmethod
+    def sum(cls, parts: Sequence[Statistics]) -> Statistics:
+        frequencies: Counter[str] = Counter()
+        for part in parts:
+            frequencies.update(part.frequencies)
+        return cls(sum(p.documents for p in parts), sum(p.total_length for p in parts), dict(frequencies))
+
+
+@dataclass(frozen=True)
 class Postings:
     """Term frequencies of a set of documents, by term (compressed sparse columns)."""
 
@@ -38,20 +59,13 @@ class Postings:
     frequencies: np.ndarray  # float32 term frequency in that document
     lengths: np.ndarray  # float32 (documents,): terms per document
 
-    @classmethod
-    def build(cls, documents: Sequence[Sequence[str]]) -> Postings:
-        empty = cls(
-            {}, np.zeros(1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.float32)
-        )
-        return empty.extend(documents)
-
     @property
     def documents(self) -> int:
         return len(self.lengths)
 
     @cached_property
-    def average_length(self) -> float:
-        return float(self.lengths.mean()) if self.documents else 1.0
+    def total_length(self) -> float:
+        return float(self.lengths.sum(dtype=np.float64))
 
     def _term_of_entries(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.starts))
@@ -70,41 +84,47 @@ class Postings:
             lengths=self.lengths[keep],
         )
 
-    def extend(self, documents: Sequence[Sequence[str]]) -> Postings:
-        """These postings and those of `documents`, numbered after the present ones."""
-        lengths = np.concatenate([self.lengths, np.zeros(len(documents), dtype=np.float32)])
-        return self._with(np.ones(len(self.rows), dtype=bool), enumerate(documents, start=self.documents), lengths)
-
-    def replace(self, rows: np.ndarray, documents: Sequence[Sequence[str]]) -> Postings:
-        """These postings with the documents of `rows` (distinct) replaced by `documents`, in that order."""
-        replaced = np.zeros(self.documents, dtype=bool)
-        replaced[rows] = True
-        return self._with(
-            ~replaced[self.rows], zip(np.asarray(rows).tolist(), documents, strict=True), self.lengths.copy()
-        )
-
-    def _with(self, keep: np.ndarray, documents: Iterable[tuple[int, Sequence[str]]], lengths: np.ndarray) -> Postings:
-        """The kept entries (`keep`, a mask over them) and those of `documents` (row, terms); `lengths` holds
-        the lengths of the kept rows and has room for the new ones."""
-        vocabulary = dict(self.vocabulary)
+    @classmethod
+    def build(cls, documents: Sequence[Sequence[str]]) -> Postings:
+        """The postings of `documents` (each a list of terms), numbered in order."""
+        vocabulary: dict[str, int] = {}
         term_ids, rows, frequencies = [], [], []
-        for row, document in documents:
-            lengths[row] = len(document)
+        for row, document in enumerate(documents):
             for term, count in Counter(document).items():
                 term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
                 rows.append(row)
                 frequencies.append(count)
-        all_terms = np.concatenate([self._term_of_entries()[keep], np.asarray(term_ids, dtype=np.int64)])
-        all_rows = np.concatenate([self.rows[keep], np.asarray(rows, dtype=np.int32)])
-        # By term, then by row: one int64 key (rows are below 2**31).
-        order = np.argsort(all_terms << 31 | all_rows.astype(np.int64), kind="stable")  # kept keys: one sorted run
-        counts = np.bincount(all_terms, minlength=len(vocabulary))
-        return Postings(
+        terms = np.asarray(term_ids, dtype=np.int64)
+        order = np.argsort(terms, kind="stable")  # rows ascending within a term
+        return cls(
             vocabulary=vocabulary,
-            starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            rows=all_rows[order],
-            frequencies=np.concatenate([self.frequencies[keep], np.asarray(frequencies, dtype=np.float32)])[order],
-            lengths=lengths,
+            starts=np.concatenate([[0], np.cumsum(np.bincount(terms, minlength=len(vocabulary)))]).astype(np.int64),
+            rows=np.asarray(rows, dtype=np.int32)[order],
+            frequencies=np.asarray(frequencies, dtype=np.float32)[order],
+            lengths=np.asarray([len(d) for d in documents], dtype=np.float32),
+        )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Postings]) -> Postings:
+        """The documents of `parts`, one part's after the other's."""
+        vocabulary: dict[str, int] = {}
+        terms, rows, first_row = [], [], 0
+        for part in parts:
+            # Each part's term columns, as columns of the joint vocabulary.
+            column = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int64)
+            terms.append(column[part._term_of_entries()])
+            rows.append(part.rows.astype(np.int64) + first_row)
+            first_row += part.documents
+        all_terms = np.concatenate([np.zeros(0, np.int64), *terms])
+        all_rows = np.concatenate([np.zeros(0, np.int64), *rows])
+        # By term, then by row, as one int64 key (rows are below 2**31); each part's keys come in sorted runs.
+        order = np.argsort(all_terms << 31 | all_rows, kind="stable")
+        return cls(
+            vocabulary=vocabulary,
+            starts=np.concatenate([[0], np.cumsum(np.bincount(all_terms, minlength=len(vocabulary)))]).astype(np.int64),
+            rows=all_rows[order].astype(np.int32),
+            frequencies=np.concatenate([np.zeros(0, np.float32), *(p.frequencies for p in parts)])[order],
+            lengths=np.concatenate([np.zeros(0, np.float32), *(p.lengths for p in parts)]),
         )
 
     def rows_with(self, terms: Sequence[str]) -> np.ndarray:
@@ -113,35 +133,59 @@ class Postings:
         found = [self.rows[self.starts[c] : self.starts[c + 1]] for c in columns]
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
-    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
-        """In how many documents each of `terms` occurs."""
-        columns = [self.vocabulary.get(term) for term in terms]
-        return np.array([0 if c is None else self.starts[c + 1] - self.starts[c] for c in columns], dtype=np.int64)
+    def document_frequencies(self, terms: Sequence[str], live: np.ndarray | None = None) -> np.ndarray:
+        """In how many documents (of those the mask `live` marks, all by default) each of `terms` occurs."""
+        found = []
+        for term in terms:
+            column = self.vocabulary.get(term)
+            start, end = (0, 0) if column is None else (int(self.starts[column]), int(self.starts[column + 1]))
+            found.append(end - start if live is None else int(np.count_nonzero(live[self.rows[start:end]])))
+        return np.array(found, dtype=np.int64)
 
-    def _term_postings(self, query: Sequence[str]) -> Iterator[tuple[int, int, np.ndarray]]:
+    def statistics(self, terms: Sequence[str], live: np.ndarray | None = None) -> Statistics:
+        """The collection statistics that BM25 scores `terms` with, over the documents `live` marks."""
+        frequencies = dict(zip(terms, self.document_frequencies(terms, live).tolist(), strict=True))
+        if live is None:
+            return Statistics(self.documents, self.total_length, frequencies)
+        return Statistics(int(np.count_nonzero(live)), float(self.lengths[live].sum(dtype=np.float64)), frequencies)
+
+    def _term_postings(self, query: Sequence[str], statistics: Statistics) -> Iterator[tuple[int, int, np.ndarray]]:
         """Where each known query term's postings start and end, and its idf."""
         for term in query:
             column = self.vocabulary.get(term)
             if column is not None:
                 start, end = int(self.starts[column]), int(self.starts[column + 1])
-                yield start, end, idf_lucene(np.array(end - start, dtype=np.float32), self.documents)
+                frequency = np.array(statistics.frequencies.get(term, end - start), dtype=np.float32)
+                yield start, end, idf_lucene(frequency, statistics.documents)
 
-    def _contributions(self, query: Sequence[str], k1: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    def _contributions(
+        self, query: Sequence[str], statistics: Statistics, k1: float, b: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows and BM25 contributions of the postings of the query's terms (a row once per term)."""
         rows, contributions = [], []
-        for start, end, idf in self._term_postings(query):
+        for start, end, idf in self._term_postings(query, statistics):
             found = self.rows[start:end]
             rows.append(found)
-            saturated = tf_lucene(self.frequencies[start:end], self.lengths[found], self.average_length, k1, b)
+            saturated = tf_lucene(self.frequencies[start:end], self.lengths[found], statistics.average_length, k1, b)
             contributions.append(idf * saturated)
         if not rows:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
         return np.concatenate(rows), np.concatenate(contributions).astype(np.float32)
 
-    def top(self, query: Sequence[str], k: int, k1: float = K1, b: float = B) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the (at most) `k` best documents with a positive score, best first. Only the
+    def top(
+        self,
+        query: Sequence[str],
+        k: int,
+        k1: float = K1,
+        b: float = B,
+        statistics: Statistics | None = None,
+        live: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the (at most) `k` best documents with a positive score, best first, among those
+        the mask `live` marks (all by default), under `statistics` (these documents' by default). Only the
         postings of the query's terms are touched, whatever the size of the collection."""
-        rows, contributions = self._contributions(query, k1, b)
+        statistics = statistics or self.statistics(query, live)
+        rows, contributions = self._contributions(query, statistics, k1, b)
         if not len(rows) or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         # Each term's rows are sorted: a stable sort (timsort) merges those runs instead of sorting afresh.
@@ -150,24 +194,35 @@ class Postings:
         firsts = np.flatnonzero(np.diff(rows, prepend=-1))
         touched = rows[firsts]
         scores = np.add.reduceat(contributions[order].astype(np.float64), firsts).astype(np.float32)
+        if live is not None:
+            scores[~live[touched]] = 0
         best = np.argpartition(-scores, min(k, len(scores)) - 1)[:k] if len(scores) > k else np.arange(len(scores))
         best = best[scores[best] > 0]
         best = best[np.lexsort((touched[best], -scores[best]))]
         return touched[best].astype(np.int64), scores[best]
 
-    def scores_of(self, query: Sequence[str], wanted: np.ndarray, k1: float = K1, b: float = B) -> np.ndarray:
-        """The BM25 score of each of the `wanted` rows. Each term's postings are sorted by row: the wanted
-        rows are looked up in them, without scoring the rest."""
+    def scores_of(
+        self,
+        query: Sequence[str],
+        wanted: np.ndarray,
+        k1: float = K1,
+        b: float = B,
+        statistics: Statistics | None = None,
+    ) -> np.ndarray:
+        """The BM25 score of each of the `wanted` rows, under `statistics` (all these documents' by default).
+        Each term's postings are sorted by row: the wanted rows are looked up in them, without scoring the
+        rest."""
+        statistics = statistics or self.statistics(query)
         wanted = np.asarray(wanted, dtype=np.int64)
         scores = np.zeros(len(wanted), dtype=np.float32)
-        for start, end, idf in self._term_postings(query):
+        for start, end, idf in self._term_postings(query, statistics):
             found = self.rows[start:end]
             if not len(found) or not len(wanted):
                 continue
             at = np.minimum(np.searchsorted(found, wanted), len(found) - 1)
             hit = found[at] == wanted
             saturated = tf_lucene(
-                self.frequencies[start + at[hit]], self.lengths[wanted[hit]], self.average_length, k1, b
+                self.frequencies[start + at[hit]], self.lengths[wanted[hit]], statistics.average_length, k1, b
             )
             scores[hit] += idf * saturated
         return scores

@@ -120,7 +120,7 @@ def open_index(
         or f"{len(added)} added, {len(changed)} changed, {len(removed)} removed, "
         f"{len(refreshed)} files written again with the same text",
     )
-    first_free_slot = max((record.slot for record in stored.values()), default=-1) + 1
+    first_free_slot = 0 if rebuilt_because else index.next_slot
     to_embed = [article for article in current.values() if article]  # the added and the changed, in order
     entries = embed_articles(to_embed, first_free_slot, settings, embedder, tagger, show_progress)
     # Acronyms are corpus-wide; their counts are updated by the articles that change, not found again.

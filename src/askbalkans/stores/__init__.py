@@ -123,6 +123,7 @@ class Index:
     acronym_counts: AcronymCounts  # what the articles say of acronyms, updated article by article
     passage_count: int
     sentence_count: int
+    next_slot: int  # above the slot of every article stored (removed ones included): new articles get slots from here
 
     def sentence_ids(self, passage_id: int, passage: Passage) -> range:
         base = chunk_id(slot_of(passage_id), 0)

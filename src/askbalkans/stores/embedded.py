@@ -1,20 +1,24 @@
 """The embedded store: FAISS, numpy and BM25 files in one folder, nothing to install or start.
 
-Every update writes a complete new generation, `gen-<n>/`, and then points `CURRENT` at it with one
-atomic rename; a crash at any moment leaves `CURRENT` naming a complete generation (or nothing, before the
-first one). A generation's files are never changed once written, only removed. Readers read `CURRENT`,
-check every file of that generation against the SHA-256s its manifest records, and then map the files
-into memory: two builds can never mix, and a generation removed while mapped stays readable to its
-readers (the system keeps a removed file's pages while they are mapped). An update carries the unchanged
-articles' rows over from the previous generation as arrays (their vectors, texts and postings), so it
-embeds only what changed. Generations other than the current one (a previous one, leftovers of a crash)
-are removed by the next update.
+The index is a list of segments, each written once and never changed: `seg-<n>/` holds the articles of one
+update (or of a merge of segments) as columns, their vectors (a FAISS index over the passages), their BM25
+postings, and a manifest of its files' SHA-256s. A generation, `gen-<n>/`, names the segments in use, the
+slots of the articles removed or replaced since their segment was written (their rows are skipped: see
+`segments`), and the corpus's acronyms; `CURRENT` names the generation in use.
 
-Everything is kept as columns: one `.npy` file per array (ids, spans, one UTF-8 blob of all sentence
-texts, float16 sentence vectors, postings), the articles' records and the vocabulary as JSON lists. Opening
-maps the arrays instead of copying them and builds nothing per sentence or passage, so start-up grows with
-the checksums only (done in blocks, in parallel). Above `hnsw_above` passages, passage vectors are searched
-with an HNSW graph instead of exhaustively; an update that only adds articles adds them to the graph.
+An update writes a segment of only the added and changed articles (with those whose lexical terms a
+change of acronyms concerns, or whose file was written again, moved with their vectors, not embedded
+again), then a generation, then points `CURRENT` at it with one atomic rename: a crash at any moment leaves
+`CURRENT` naming a complete generation. The newest segment is merged into the one before it while it holds
+at least 1/MERGE_RATIO of that one's live passages, so an index of n passages has about log4(n) segments and
+a passage is written again a few times in its life; a segment more than half dead is compacted.
+
+Readers read `CURRENT`, check every file of its segments against the manifests (once per store object: the
+files never change), then map them into memory instead of copying them: two builds never mix, start-up
+grows with the checksums only (done in blocks, on all cores), and a segment that an update removes while
+it is mapped stays readable (the system keeps a removed file's pages while they are mapped). Generations
+and segments not in use are removed by the next update. A segment of more than `hnsw_above` passages is
+searched with an HNSW graph instead of exhaustively.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ import json
 import mmap
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields, replace
+from functools import reduce
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,19 +40,31 @@ import faiss
 import numpy as np
 
 from askbalkans.bm25 import Postings
-from askbalkans.chunker import Passage, Sentence
+from askbalkans.chunker import ArticleChunks
 from askbalkans.stores import (
     SLOT_BITS,
     ArticleEntry,
     ArticleRecord,
-    Ids,
     Index,
     StaleIndex,
     acronym_words,
     chunk_id,
     describe_mismatch,
 )
-from askbalkans.tagging import Span
+from askbalkans.stores.segments import (
+    SPAN_TYPES,
+    ArrayDenseIndex,
+    ArticleTable,
+    ColumnChunkStore,
+    Columns,
+    FaissDenseIndex,
+    LiveArticles,
+    PostingsLexicalIndex,
+    Routing,
+    SegmentedChunkStore,
+    SegmentedDenseIndex,
+    SegmentedLexicalIndex,
+)
 from askbalkans.text import AcronymCounts, Acronyms, lexical_terms
 
 CURRENT = "CURRENT"
@@ -59,11 +76,14 @@ PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 _POSTINGS_ARRAYS = ("starts", "rows", "frequencies", "lengths")
 _GENERATION_PREFIX = "gen-"
+_SEGMENT_PREFIX = "seg-"
 _READ_ATTEMPTS = 3
 # Files are checksummed in blocks, so that one large file is checked by several threads at once.
 CHECKSUM_BLOCK = 64 << 20
-SPAN_TYPES = ("number", "money", "percent", "date", "person", "place", "name")
-# Searched exhaustively up to this many passages (exact, and fast enough); above, with HNSW.
+# The newest segment is merged into the one before it while it holds at least 1/MERGE_RATIO as many live
+# passages: segments then shrink geometrically, newest last.
+MERGE_RATIO = 4
+# Searched exhaustively up to this many passages in a segment (exact, and fast enough); above, with HNSW.
 HNSW_ABOVE = 200_000
 # Graph parameters measured on sentence-embedding vectors (eval/README.md, "Scale"): at a million passages,
 # recall@10 against exact search is 0.931 at efSearch 512, 0.946 at 1024 and 0.960 at 2048 (7.7 ms a
@@ -77,237 +97,69 @@ class _GenerationGone(Exception):
     """The generation being read was replaced (and removed) by an update meanwhile."""
 
 
-# --- reading: the interfaces over one generation's arrays --------------------------------------------
-
-
-class FaissDenseIndex:
-    """Passage vectors in a FAISS inner-product index with our ids (IndexIDMap2, so vectors come back)."""
-
-    def __init__(self, index: faiss.Index):
-        self._index = index
-        # One question's search is quickest on one thread (2 ms against 4 ms with two, at 12k passages):
-        # spreading it costs more than it saves. Builds raise the count again (EmbeddedStore.update).
-        faiss.omp_set_num_threads(1)
-
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, self._index.ntotal)
-        if k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self._index.search(query[None, :], k)
-        found = ids[0] >= 0
-        return ids[0][found], scores[0][found]
-
-    def vectors(self, ids: Ids) -> np.ndarray:
-        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
-
-    def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
-        return self.vectors(ids) @ query
-
-
-class ArrayDenseIndex:
-    """Vectors in a numpy array (float16), rows sorted by id; search is exhaustive."""
-
-    def __init__(self, ids: np.ndarray, vectors: np.ndarray):
-        self._ids = ids
-        self._vectors = vectors
-
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        similarities = self._vectors @ query.astype(self._vectors.dtype)
-        best = np.argsort(-similarities, kind="stable")[:k]
-        return self._ids[best], similarities[best].astype(np.float32)
-
-    def vectors(self, ids: Ids) -> np.ndarray:
-        return self._vectors[np.searchsorted(self._ids, np.asarray(ids, dtype=np.int64))].astype(np.float32)
-
-    def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
-        return self.vectors(ids) @ query
-
-
-class PostingsLexicalIndex:
-    """BM25 (see `bm25`) over passages; row r of the postings is the passage `ids[r]`."""
-
-    def __init__(self, postings: Postings, ids: np.ndarray):
-        self._postings = postings
-        self._ids = ids
-
-    def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        rows, scores = self._postings.top(terms, k)
-        return self._ids[rows], scores
-
-    def scores(self, terms: Sequence[str], ids: Ids) -> np.ndarray:
-        return self._postings.scores_of(terms, np.searchsorted(self._ids, np.asarray(ids, dtype=np.int64)))
-
-    def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
-        return self._postings.document_frequencies(terms)
-
-
 @dataclass
-class Columns:
-    """A generation's sentences and passages as arrays, rows sorted by id."""
+class _Segment:
+    """A segment's arrays, mapped from its files (or, just written, in memory)."""
 
-    sentence_ids: np.ndarray  # int64
-    starts: np.ndarray  # int64: character span in the article
-    ends: np.ndarray
-    leans: np.ndarray  # bool
-    text_offsets: np.ndarray  # int64 (sentences + 1): sentence i is text[text_offsets[i]:text_offsets[i + 1]]
-    text: np.ndarray  # uint8: every sentence's UTF-8, one after the other
-    span_offsets: np.ndarray  # int64 (sentences + 1): sentence i's typed spans are span_*[offsets[i]:offsets[i + 1]]
-    span_types: np.ndarray  # uint8, index into SPAN_TYPES
-    span_starts: np.ndarray  # int64: offsets in the sentence's text
-    span_ends: np.ndarray
-    passage_ids: np.ndarray  # int64
-    first_sentences: np.ndarray  # int64: the article's sentences[first:end]
-    end_sentences: np.ndarray
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return asdict(self)
-
-
-class ArticleTable(Mapping[str, ArticleRecord]):
-    """The articles' records as columns, in slot order; a record is made when one is asked for (a million
-    articles' records, made at start, would take seconds)."""
-
-    def __init__(self, columns: Mapping[str, list]):
-        self._columns = {name: list(columns[name]) for name in _RECORD_FIELDS}
-        self._row = {doc_id: row for row, doc_id in enumerate(self._columns["doc_id"])}
-        self._slots = np.asarray(self._columns["slot"], dtype=np.int64)
-
-    @classmethod
-    def of(cls, records: Iterable[ArticleRecord]) -> ArticleTable:
-        ordered = sorted(records, key=lambda record: record.slot)
-        return cls({name: [getattr(r, name) for r in ordered] for name in _RECORD_FIELDS})
-
-    def __getitem__(self, doc_id: str) -> ArticleRecord:
-        row = self._row[doc_id]
-        return ArticleRecord(**{name: column[row] for name, column in self._columns.items()})
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._columns["doc_id"])
-
-    def __len__(self) -> int:
-        return len(self._row)
-
-    @property
-    def slots(self) -> np.ndarray:
-        return self._slots
-
-    def doc_id_at(self, slot: int) -> str:
-        return self._columns["doc_id"][int(np.searchsorted(self._slots, slot))]
-
-    def columns(self) -> dict[str, list]:
-        return self._columns
-
-    def select(self, keep: np.ndarray) -> ArticleTable:
-        """The records the boolean mask `keep` marks."""
-        rows = np.flatnonzero(keep).tolist()
-        return ArticleTable({name: [column[r] for r in rows] for name, column in self._columns.items()})
-
-    def replace(self, records: Iterable[ArticleRecord]) -> ArticleTable:
-        """These records, with those of the same doc_ids as `records` replaced by them."""
-        columns = {name: list(column) for name, column in self._columns.items()}
-        for record in records:
-            row = self._row[record.doc_id]
-            for name, column in columns.items():
-                column[row] = getattr(record, name)
-        return ArticleTable(columns)
-
-    def extend(self, records: Sequence[ArticleRecord]) -> ArticleTable:
-        """These records and `records`, whose slots come after all of these."""
-        return ArticleTable(
-            {name: column + [getattr(r, name) for r in records] for name, column in self._columns.items()}
-        )
-
-
-_RECORD_FIELDS = tuple(field.name for field in fields(ArticleRecord))
-
-
-class ColumnChunkStore:
-    """Sentences and passages built from the columns on demand (nothing per sentence is kept as objects)."""
-
-    def __init__(self, columns: Columns, articles: ArticleTable):
-        self._c = columns
-        self._doc_id_at = articles.doc_id_at
-
-    def _rows(self, wanted: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """The row of each id of `wanted` in `ids`, -1 where there is none."""
-        rows = np.searchsorted(ids, wanted)
-        found = (rows < len(ids)) & (ids[np.minimum(rows, len(ids) - 1)] == wanted) if len(ids) else rows < 0
-        return np.where(found, rows, -1)
-
-    def _sentence(self, row: int) -> Sentence:
-        c = self._c
-        sentence_id = int(c.sentence_ids[row])
-        text = c.text[c.text_offsets[row] : c.text_offsets[row + 1]].tobytes().decode("utf-8")
-        first, last = c.span_offsets[row], c.span_offsets[row + 1]
-        spans = tuple(
-            Span(SPAN_TYPES[kind], int(start), int(end))
-            for kind, start, end in zip(
-                c.span_types[first:last], c.span_starts[first:last], c.span_ends[first:last], strict=True
-            )
-        )
-        return Sentence(
-            self._doc_id_at(sentence_id >> SLOT_BITS),
-            sentence_id & ((1 << SLOT_BITS) - 1),
-            int(c.starts[row]),
-            int(c.ends[row]),
-            text,
-            bool(c.leans[row]),
-            spans,
-        )
-
-    def sentences(self, ids: Iterable[int]) -> dict[int, Sentence]:
-        wanted = np.fromiter((int(i) for i in ids), dtype=np.int64)
-        rows = self._rows(wanted, self._c.sentence_ids)
-        return {int(i): self._sentence(int(r)) for i, r in zip(wanted, rows, strict=True) if r >= 0}
-
-    def passages(self, ids: Ids) -> list[Passage]:
-        c = self._c
-        wanted = np.asarray(ids, dtype=np.int64)
-        rows = self._rows(wanted, c.passage_ids)
-        firsts, ends = c.first_sentences[rows], c.end_sentences[rows]
-        # An article's sentences are consecutive rows: a passage's are the rows from its first sentence's.
-        first_rows = self._rows((wanted >> SLOT_BITS << SLOT_BITS) + firsts, c.sentence_ids)
-        passages = []
-        for passage_id, first, end, first_row in zip(wanted, firsts, ends, first_rows, strict=True):
-            offsets = c.text_offsets[first_row : first_row + (end - first) + 1]
-            text = " ".join(
-                c.text[a:b].tobytes().decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)
-            )
-            passages.append(
-                Passage(
-                    self._doc_id_at(int(passage_id) >> SLOT_BITS),
-                    int(passage_id) & ((1 << SLOT_BITS) - 1),
-                    int(first),
-                    int(end),
-                    text,
-                )
-            )
-        return passages
-
-
-# --- the store -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Generation:
-    """What a generation holds: its arrays mapped from the files (or, being written, in memory)."""
-
+    name: str
     articles: ArticleTable
-    acronyms: dict[str, list[str]]
-    acronym_counts: AcronymCounts
     columns: Columns
     dense: faiss.Index
     sentence_vectors: np.ndarray  # float16, rows as columns.sentence_ids
     postings: Postings  # rows as columns.passage_ids
 
 
+@dataclass
+class _Generation:
+    segments: list[_Segment]  # in slot order
+    dead: set[int]  # slots of articles removed or replaced since their segment was written
+    next_slot: int  # above every slot any segment holds
+    acronyms: dict[str, list[str]]
+    acronym_counts: AcronymCounts
+
+    def index(self, dimension: int) -> Index:
+        """The generation as one index over its live rows."""
+        dead = np.fromiter(self.dead, dtype=np.int64)
+
+        def live(ids: np.ndarray) -> np.ndarray | None:
+            return ~np.isin(ids >> SLOT_BITS, dead) if len(dead) else None
+
+        segments = self.segments
+        routing = Routing([int(s.articles.slots[0]) for s in segments])
+        passage_vectors, lexical, sentence_vectors = [], [], []
+        for s in segments:
+            live_passages, live_sentences = live(s.columns.passage_ids), live(s.columns.sentence_ids)
+            dead_passages = s.columns.passage_ids[~live_passages] if live_passages is not None else dead[:0]
+            depth = HNSW_SEARCH_DEPTH if _is_graph(s.dense) else 0
+            passage_vectors.append(FaissDenseIndex(s.dense, dead_passages, depth))
+            lexical.append(PostingsLexicalIndex(s.postings, s.columns.passage_ids, live_passages))
+            sentence_vectors.append(ArrayDenseIndex(s.columns.sentence_ids, s.sentence_vectors, live_sentences))
+        return Index(
+            articles=LiveArticles([s.articles for s in segments], self.dead),
+            chunks=SegmentedChunkStore([ColumnChunkStore(s.columns, s.articles) for s in segments], routing, self.dead),
+            passage_vectors=SegmentedDenseIndex(passage_vectors, routing, dimension),
+            sentence_vectors=SegmentedDenseIndex(sentence_vectors, routing, dimension),
+            lexical=SegmentedLexicalIndex(lexical, routing),
+            acronyms=self.acronyms,
+            acronym_counts=self.acronym_counts,
+            passage_count=sum(part.documents for part in lexical),
+            sentence_count=sum(part.documents for part in sentence_vectors),
+            next_slot=self.next_slot,
+        )
+
+
 class EmbeddedStore:
-    def __init__(self, folder: Path, hnsw_above: int = HNSW_ABOVE):
+    def __init__(self, folder: Path, hnsw_above: int = HNSW_ABOVE, merge_ratio: float = MERGE_RATIO):
         self.folder = Path(folder)
         self.hnsw_above = hnsw_above
+        self.merge_ratio = merge_ratio
         self.description = f"{self.folder} (embedded)"
+        self._checked: set[str] = set()  # segments whose files were found intact (they never change)
 
     # --- reading ------------------------------------------------------------------------------------
+
+    def open(self, spec: Mapping[str, Any]) -> Index:
+        return self._load(spec).index(int(spec["dimension"]))
 
     def _load(self, spec: Mapping[str, Any]) -> _Generation:
         """The current generation, checked and mapped. A generation that an update removes while it is being
@@ -325,34 +177,45 @@ class EmbeddedStore:
         if not pointer.is_file():
             raise StaleIndex(f"no index in {self.folder} yet")
         name = pointer.read_text("utf-8").strip()
-        generation = self.folder / name
         try:
-            try:
-                manifest = json.loads((generation / MANIFEST).read_bytes())
-                recorded = {file: list(blocks) for file, blocks in manifest["files"].items()}
-            except FileNotFoundError as error:
-                raise StaleIndex(f"the index manifest is missing ({error.filename})") from error
-            except (ValueError, KeyError, TypeError, AttributeError) as error:
-                raise StaleIndex(f"the manifest is corrupt ({error})") from error
+            manifest = _manifest(self.folder / name)
+            if not isinstance(manifest.get("segments"), list):
+                raise StaleIndex(f"the manifest of {name} is corrupt (it names no segments)")
             mismatch = describe_mismatch(manifest.get("spec", {}), spec)
             if mismatch:
                 raise StaleIndex(mismatch)
-            found = _checksums(generation, recorded)
-            for file, blocks in recorded.items():
-                if found[file] is None:
-                    raise StaleIndex(f"index file {file} is missing")
-                if found[file] != blocks:
-                    raise StaleIndex(f"index file {file} is corrupt (checksum mismatch)")
+            segment_names = [str(segment) for segment in manifest["segments"]]
+            manifests = {segment: _manifest(self.folder / segment) for segment in segment_names}
+            recorded = {f"{name}/{file}": blocks for file, blocks in manifest["files"].items()}
+            for segment in segment_names:
+                if segment not in self._checked:
+                    recorded.update({f"{segment}/{f}": blocks for f, blocks in manifests[segment]["files"].items()})
+            self._check(recorded)
+            self._checked.update(segment_names)
             try:
-                return _generation_from(manifest, generation)
+                segments = [_segment_from(self.folder / segment) for segment in segment_names]
+                counts = AcronymCounts.from_json(json.loads((self.folder / name / ACRONYM_COUNTS).read_bytes()))
+                return _Generation(
+                    segments, set(manifest["dead"]), int(manifest["next_slot"]), manifest["acronyms"], counts
+                )
             except FileNotFoundError:
                 raise StaleIndex("an index file is missing") from None
             except Exception as error:  # anything unreadable in files that passed their checksums
-                raise StaleIndex(f"the index files cannot be read ({error})") from error
+                raise StaleIndex(f"the index files cannot be read ({error!r})") from error
         except StaleIndex:
             if self._replaced(name):
                 raise _GenerationGone(f"generation {name} was replaced while being read") from None
             raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise StaleIndex(f"the index manifest is corrupt ({error!r})") from error
+
+    def _check(self, recorded: Mapping[str, Any]) -> None:
+        found = _checksums(self.folder, recorded)
+        for file, blocks in recorded.items():
+            if found[file] is None:
+                raise StaleIndex(f"index file {file} is missing")
+            if found[file] != list(blocks):
+                raise StaleIndex(f"index file {file} is corrupt (checksum mismatch)")
 
     def _replaced(self, generation: str) -> bool:
         """Whether `CURRENT` now names another generation than `generation`."""
@@ -360,21 +223,6 @@ class EmbeddedStore:
             return (self.folder / CURRENT).read_text("utf-8").strip() != generation
         except FileNotFoundError:
             return False
-
-    def open(self, spec: Mapping[str, Any]) -> Index:
-        generation = self._load(spec)
-        columns = generation.columns
-        return Index(
-            articles=generation.articles,
-            chunks=ColumnChunkStore(columns, generation.articles),
-            passage_vectors=FaissDenseIndex(generation.dense),
-            sentence_vectors=ArrayDenseIndex(columns.sentence_ids, generation.sentence_vectors),
-            lexical=PostingsLexicalIndex(generation.postings, columns.passage_ids),
-            acronyms=generation.acronyms,
-            acronym_counts=generation.acronym_counts,
-            passage_count=len(columns.passage_ids),
-            sentence_count=len(columns.sentence_ids),
-        )
 
     # --- writing ------------------------------------------------------------------------------------
 
@@ -388,49 +236,102 @@ class EmbeddedStore:
         from_scratch: bool = False,
     ) -> None:
         entries, removed, table = list(add), set(remove), acronyms.acronyms()
+        dimension = int(spec["dimension"])
         try:
             previous = None if from_scratch else self._load(spec)
         except StaleIndex:
             previous = None
-        dimension = int(spec["dimension"])
-        new = _columns_of(entries)
-        records = [e.record for e in entries]
-        new_vectors = _stack([e.passage_vectors for e in entries], dimension)
-        if previous is None:
-            articles = ArticleTable.of(records)
-            columns, sentence_vectors = new, _stack([e.sentence_vectors for e in entries], dimension)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        segments: list[_Segment] = []
+        dead: set[int] = set()
+        next_slot = max((e.record.slot + 1 for e in entries), default=0)
+        if previous is not None:
+            index = previous.index(dimension)
+            segments, next_slot = list(previous.segments), max(next_slot, previous.next_slot)
+            refreshed = {record.doc_id: record for record in refresh}
+            added = {entry.record.doc_id for entry in entries}
+            moved = sorted((set(refreshed) | _concerned(previous, table)) - removed - added)
+            dead = previous.dead | {index.articles[d].slot for d in removed | set(moved) if d in index.articles}
+            for slot, doc_id in enumerate(moved, start=next_slot):
+                entries.append(_stored_entry(index, refreshed.get(doc_id, index.articles[doc_id]), slot))
+            next_slot += len(moved)
+        if entries:
+            columns = _columns_of(entries)
+            dense = self._dense_index(columns.passage_ids, _stack([e.passage_vectors for e in entries], dimension))
+            sentence_vectors = _stack([e.sentence_vectors for e in entries], dimension)
             postings = Postings.build(_passage_terms(entries, table))
-            dense = self._dense_index(dimension, new.passage_ids, new_vectors)
-        else:
-            kept = np.array([doc_id not in removed for doc_id in previous.articles], dtype=bool)
-            articles = previous.articles.select(kept).replace(refresh).extend(records)
-            kept_slots = previous.articles.slots[kept]
-            keep_sentences = np.isin(previous.columns.sentence_ids >> SLOT_BITS, kept_slots)
-            keep_passages = np.isin(previous.columns.passage_ids >> SLOT_BITS, kept_slots)
-            columns = _concat(_select(previous.columns, keep_sentences, keep_passages), new)
-            sentence_vectors = np.vstack(
-                [previous.sentence_vectors[keep_sentences]] + [e.sentence_vectors.astype(np.float16) for e in entries]
-            )
-            if keep_passages.all() and len(columns.passage_ids) > self.hnsw_above and _is_graph(previous.dense):
-                # The mapped graph is read-only (and faiss.clone_index keeps it mapped): a copy grows.
-                dense = faiss.deserialize_index(faiss.serialize_index(previous.dense))
-                _add(dense, new.passage_ids, new_vectors)
-            else:
-                old_ids = previous.columns.passage_ids[keep_passages]
-                old_vectors = previous.dense.reconstruct_batch(old_ids) if len(old_ids) else new_vectors[:0]
-                dense = self._dense_index(
-                    dimension, np.concatenate([old_ids, new.passage_ids]), np.vstack([old_vectors, new_vectors])
-                )
-            postings = previous.postings.select(keep_passages).extend(_passage_terms(entries, table))
-            if previous.acronyms != table:
-                postings = _relexed(postings, columns, articles, previous.acronyms, table)
-        generation = _Generation(
-            articles, table, acronyms, columns, dense, np.ascontiguousarray(sentence_vectors, np.float16), postings
-        )
-        self._write_generation(spec, generation)
+            articles = ArticleTable.of(e.record for e in entries)
+            segments.append(self._write_segment(columns, articles, dense, sentence_vectors, postings))
+        segments, dead = self._merged(segments, dead)
+        self._write_generation(spec, _Generation(segments, dead, next_slot, table, acronyms))
 
-    def _dense_index(self, dimension: int, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
+    def _merged(self, segments: list[_Segment], dead: set[int]) -> tuple[list[_Segment], set[int]]:
+        """`segments` with the newest merged into the one before it while it is not much smaller, and those
+        more than half dead compacted; and the dead slots that remain in them."""
+
+        def live(segment: _Segment) -> int:
+            return int(np.count_nonzero(~np.isin(segment.columns.passage_ids >> SLOT_BITS, list(dead))))
+
+        merged = [segment for segment in segments if live(segment)]  # wholly dead ones are dropped
+        while len(merged) >= 2 and live(merged[-2]) < self.merge_ratio * live(merged[-1]):
+            merged[-2:] = [self._merge(merged[-2:], dead)]
+        merged = [self._merge([s], dead) if 2 * live(s) < len(s.columns.passage_ids) else s for s in merged]
+        slots = np.concatenate([np.zeros(0, dtype=np.int64), *(s.articles.slots for s in merged)])
+        dead_slots = np.fromiter(dead, dtype=np.int64)
+        return merged, set(dead_slots[np.isin(dead_slots, slots)].tolist())
+
+    def _merge(self, parts: Sequence[_Segment], dead: set[int]) -> _Segment:
+        """One segment of the live rows of `parts` (consecutive segments)."""
+        dead_slots = list(dead)
+        keep_articles = [~np.isin(p.articles.slots, dead_slots) for p in parts]
+        keep_sentences = [~np.isin(p.columns.sentence_ids >> SLOT_BITS, dead_slots) for p in parts]
+        keep_passages = [~np.isin(p.columns.passage_ids >> SLOT_BITS, dead_slots) for p in parts]
+        columns = reduce(
+            _concat, [_select(p.columns, s, k) for p, s, k in zip(parts, keep_sentences, keep_passages, strict=True)]
+        )
+        articles = ArticleTable.concatenate([p.articles.select(k) for p, k in zip(parts, keep_articles, strict=True)])
+        sentence_vectors = np.vstack([p.sentence_vectors[k] for p, k in zip(parts, keep_sentences, strict=True)])
+        postings = Postings.concatenate([p.postings.select(k) for p, k in zip(parts, keep_passages, strict=True)])
+        first = parts[0]
+        if keep_passages[0].all() and len(columns.passage_ids) > self.hnsw_above and _is_graph(first.dense):
+            # The first part's graph grows with the others' passages. The mapped graph is read-only (and
+            # faiss.clone_index keeps it mapped): a copy grows.
+            dense = faiss.deserialize_index(faiss.serialize_index(first.dense))
+            grown_by = list(zip(parts[1:], keep_passages[1:], strict=True))
+            vectors = _stack([_vectors(p.dense, p.columns.passage_ids[k]) for p, k in grown_by], first.dense.d)
+            _add(dense, columns.passage_ids[len(first.columns.passage_ids) :], vectors)
+        else:
+            every = zip(parts, keep_passages, strict=True)
+            vectors = _stack([_vectors(p.dense, p.columns.passage_ids[k]) for p, k in every], first.dense.d)
+            dense = self._dense_index(columns.passage_ids, vectors)
+        return self._write_segment(columns, articles, dense, sentence_vectors, postings)
+
+    def _write_segment(
+        self,
+        columns: Columns,
+        articles: ArticleTable,
+        dense: faiss.Index,
+        sentence_vectors: np.ndarray,
+        postings: Postings,
+    ) -> _Segment:
+        """Write a new segment folder of these rows."""
+        segment = _Segment(self._new_folder(_SEGMENT_PREFIX).name, articles, columns, dense,
+                           np.ascontiguousarray(sentence_vectors, np.float16), postings)  # fmt: skip
+        writers: dict[str, Callable[[BinaryIO], object]] = {
+            ARTICLES: _json_writer(articles.columns()),
+            VOCABULARY: _json_writer(list(postings.vocabulary)),
+            PASSAGE_VECTORS: _index_writer(dense),
+            SENTENCE_VECTORS: _array_writer(segment.sentence_vectors),
+            **{f"{name}.npy": _array_writer(array) for name, array in columns.arrays().items()},
+            **{f"postings_{name}.npy": _array_writer(getattr(postings, name)) for name in _POSTINGS_ARRAYS},
+        }
+        _write_folder(self.folder / segment.name, writers, {})
+        self._checked.add(segment.name)
+        return segment
+
+    def _dense_index(self, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
         """A new passage index of `vectors`: exact up to `hnsw_above` passages, a graph above."""
+        dimension = vectors.shape[1]
         if len(ids) <= self.hnsw_above:
             dense = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         else:
@@ -442,58 +343,75 @@ class EmbeddedStore:
         return dense
 
     def _write_generation(self, spec: Mapping[str, Any], generation: _Generation) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        folder = self._new_generation()
-        postings = generation.postings
-        writers: dict[str, Callable[[BinaryIO], object]] = {
-            ARTICLES: _json_writer(generation.articles.columns()),
-            ACRONYM_COUNTS: _json_writer(generation.acronym_counts.to_json()),
-            VOCABULARY: _json_writer(list(postings.vocabulary)),
-            PASSAGE_VECTORS: _index_writer(generation.dense),
-            SENTENCE_VECTORS: _array_writer(generation.sentence_vectors),
-            **{f"{name}.npy": _array_writer(array) for name, array in generation.columns.arrays().items()},
-            **{f"postings_{name}.npy": _array_writer(getattr(postings, name)) for name in _POSTINGS_ARRAYS},
+        folder = self._new_folder(_GENERATION_PREFIX)
+        manifest = {
+            "spec": dict(spec),
+            "segments": [segment.name for segment in generation.segments],
+            "dead": sorted(generation.dead),
+            "next_slot": generation.next_slot,
+            "acronyms": generation.acronyms,
         }
-        for name, write in writers.items():
-            _write_synced(folder / name, write)
-        checksums = _checksums(folder, writers)
-        manifest = {"spec": dict(spec), "acronyms": generation.acronyms, "files": checksums}
-        _write_synced(folder / MANIFEST, _json_writer(manifest))
-        _fsync_folder(folder)
+        _write_folder(folder, {ACRONYM_COUNTS: _json_writer(generation.acronym_counts.to_json())}, manifest)
         pointer = self.folder / f"{CURRENT}.tmp-{os.getpid()}"
         _write_synced(pointer, lambda handle: handle.write(folder.name.encode()))
         os.replace(pointer, self.folder / CURRENT)
         _fsync_folder(self.folder)
-        self._remove_other_generations(folder.name)
+        self._remove_unused(folder.name, {segment.name for segment in generation.segments})
 
-    def _new_generation(self) -> Path:
-        numbers = [int(p.name[len(_GENERATION_PREFIX) :]) for p in self._generations()]
-        generation = self.folder / f"{_GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
-        generation.mkdir()
-        return generation
+    def _new_folder(self, prefix: str) -> Path:
+        numbers = [int(p.name[len(prefix) :]) for p in self._folders(prefix)]
+        folder = self.folder / f"{prefix}{max(numbers, default=0) + 1:06d}"
+        folder.mkdir()
+        return folder
 
-    def _generations(self) -> list[Path]:
-        return [
-            p
-            for p in self.folder.glob(f"{_GENERATION_PREFIX}*")
-            if p.is_dir() and p.name[len(_GENERATION_PREFIX) :].isdigit()
-        ]
+    def _folders(self, prefix: str) -> list[Path]:
+        return [p for p in self.folder.glob(f"{prefix}*") if p.is_dir() and p.name[len(prefix) :].isdigit()]
 
-    def _remove_other_generations(self, keep: str) -> None:
-        """Previous generations and leftovers of crashed updates (a reader that mapped one keeps reading it:
-        the system frees a removed file's pages only when its mappings are closed)."""
-        for path in self._generations():
-            if path.name != keep:
+    def _remove_unused(self, generation: str, segments: set[str]) -> None:
+        """Other generations, segments they alone used, and leftovers of crashed updates (a reader that
+        mapped a segment keeps reading it: the system frees a removed file's pages only when its mappings
+        are closed)."""
+        for path in self._folders(_GENERATION_PREFIX) + self._folders(_SEGMENT_PREFIX):
+            if path.name != generation and path.name not in segments:
                 shutil.rmtree(path, ignore_errors=True)
         for leftover in self.folder.glob(f"{CURRENT}.tmp-*"):
             leftover.unlink(missing_ok=True)
+
+
+# --- what an update moves ----------------------------------------------------------------------------
+
+
+def _concerned(generation: _Generation, acronyms: Mapping[str, list[str]]) -> set[str]:
+    """The live articles with a passage whose lexical terms change when the acronyms become `acronyms`."""
+    words = acronym_words(generation.acronyms, acronyms)
+    found: set[str] = set()
+    for segment in generation.segments if words else ():
+        slots = np.unique(segment.columns.passage_ids[segment.postings.rows_with(words)] >> SLOT_BITS)
+        found.update(segment.articles.doc_id_at(int(slot)) for slot in slots if int(slot) not in generation.dead)
+    return found
+
+
+def _stored_entry(index: Index, record: ArticleRecord, slot: int) -> ArticleEntry:
+    """A stored article as an entry under a new slot, with its stored chunks and vectors."""
+    first = chunk_id(record.slot, 0)
+    sentence_ids = list(range(first, first + record.sentences))
+    passage_ids = list(range(first, first + record.passages))
+    sentences = index.chunks.sentences(sentence_ids)
+    return ArticleEntry(
+        record=replace(record, slot=slot),
+        chunks=ArticleChunks(
+            record.doc_id, tuple(sentences[i] for i in sentence_ids), tuple(index.chunks.passages(passage_ids))
+        ),
+        passage_vectors=index.passage_vectors.vectors(passage_ids),
+        sentence_vectors=index.sentence_vectors.vectors(sentence_ids),
+    )
 
 
 # --- columns -------------------------------------------------------------------------------------
 
 
 def _columns_of(entries: list[ArticleEntry]) -> Columns:
-    """The columns of new articles (their slots are above every kept one, so their ids sort last)."""
+    """The columns of `entries`, whose slots ascend."""
     sentences = [(e.record.slot, s) for e in entries for s in e.chunks.sentences]
     passages = [(e.record.slot, p) for e in entries for p in e.chunks.passages]
     texts = [s.text.encode("utf-8") for _, s in sentences]
@@ -558,24 +476,12 @@ def _passage_terms(entries: list[ArticleEntry], acronyms: Mapping[str, list[str]
     return [lexical_terms(e.record.title, p.text, table) for e in entries for p in e.chunks.passages]
 
 
-def _relexed(
-    postings: Postings,
-    columns: Columns,
-    articles: ArticleTable,
-    old: Mapping[str, list[str]],
-    new: Mapping[str, list[str]],
-) -> Postings:
-    """`postings` with the terms of the passages that the change of acronyms concerns computed again."""
-    rows = postings.rows_with(acronym_words(old, new))
-    table = Acronyms(new)
-    passages = ColumnChunkStore(columns, articles).passages(columns.passage_ids[rows])
-    return postings.replace(
-        rows, [lexical_terms(articles[passage.doc_id].title, passage.text, table) for passage in passages]
-    )
-
-
 def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:
     return np.vstack(arrays) if arrays else np.zeros((0, dimension), dtype=np.float32)
+
+
+def _vectors(dense: faiss.Index, ids: np.ndarray) -> np.ndarray:
+    return dense.reconstruct_batch(ids) if len(ids) else np.zeros((0, dense.d), dtype=np.float32)
 
 
 def _add(dense: faiss.Index, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -592,21 +498,8 @@ def _is_graph(dense: faiss.Index) -> bool:
     return hasattr(faiss.downcast_index(getattr(dense, "index")), "hnsw")  # noqa: B009 (faiss is untyped)
 
 
-def _array_writer(array: np.ndarray) -> Callable[[BinaryIO], object]:
-    return lambda handle: np.save(handle, array, allow_pickle=False)
-
-
-def _index_writer(index: faiss.Index) -> Callable[[BinaryIO], object]:
-    writer: Any = getattr(faiss, "PyCallbackIOWriter")  # noqa: B009 (missing from faiss's type stubs)
-    return lambda handle: faiss.write_index(index, writer(handle.write))
-
-
-def _json_writer(value: Any) -> Callable[[BinaryIO], object]:
-    return lambda handle: handle.write(json.dumps(value, ensure_ascii=False).encode())
-
-
-def _generation_from(manifest: dict[str, Any], folder: Path) -> _Generation:
-    """The generation in `folder`, its arrays and passage vectors mapped (read-only), not copied."""
+def _segment_from(folder: Path) -> _Segment:
+    """The segment in `folder`, its arrays and passage vectors mapped (read-only), not copied."""
     articles = ArticleTable(json.loads((folder / ARTICLES).read_bytes()))
 
     def array(name: str) -> np.ndarray:
@@ -627,13 +520,45 @@ def _generation_from(manifest: dict[str, Any], folder: Path) -> _Generation:
         or postings.documents != len(columns.passage_ids)
         or len(postings.starts) != len(vocabulary) + 1
         or int(sum(articles.columns()["sentences"])) != len(columns.sentence_ids)
+        or not len(articles)
     ):
         raise ValueError("the vectors, postings and chunks do not match")
-    if _is_graph(dense):  # efSearch is not kept by serialisation
-        graph: Any = faiss.downcast_index(getattr(dense, "index"))  # noqa: B009 (faiss is untyped)
-        graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
-    counts = AcronymCounts.from_json(json.loads((folder / ACRONYM_COUNTS).read_bytes()))
-    return _Generation(articles, manifest["acronyms"], counts, columns, dense, vectors, postings)
+    return _Segment(folder.name, articles, columns, dense, vectors, postings)
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_bytes())
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raise ValueError("no file list")
+        return manifest
+    except FileNotFoundError as error:
+        raise StaleIndex(f"the index manifest is missing ({error.filename})") from error
+    except ValueError as error:
+        raise StaleIndex(f"the manifest of {folder.name} is corrupt ({error})") from error
+
+
+def _write_folder(
+    folder: Path, writers: Mapping[str, Callable[[BinaryIO], object]], manifest: Mapping[str, Any]
+) -> None:
+    """Write the files of `writers` into `folder`, then its manifest (`manifest` and their checksums)."""
+    for name, write in writers.items():
+        _write_synced(folder / name, write)
+    _write_synced(folder / MANIFEST, _json_writer({**manifest, "files": _checksums(folder, writers)}))
+    _fsync_folder(folder)
+
+
+def _array_writer(array: np.ndarray) -> Callable[[BinaryIO], object]:
+    return lambda handle: np.save(handle, array, allow_pickle=False)
+
+
+def _index_writer(index: faiss.Index) -> Callable[[BinaryIO], object]:
+    writer: Any = getattr(faiss, "PyCallbackIOWriter")  # noqa: B009 (missing from faiss's type stubs)
+    return lambda handle: faiss.write_index(index, writer(handle.write))
+
+
+def _json_writer(value: Any) -> Callable[[BinaryIO], object]:
+    return lambda handle: handle.write(json.dumps(value, ensure_ascii=False).encode())
 
 
 def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None]:

@@ -119,6 +119,7 @@ class MilvusStore:
             acronym_counts=_counts_from(meta),
             passage_count=sum(r.passages for r in articles.values()),
             sentence_count=sum(r.sentences for r in articles.values()),
+            next_slot=max(live, default=-1) + 1,
         )
 
     # --- writing ------------------------------------------------------------------------------------
