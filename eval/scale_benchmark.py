@@ -1,7 +1,7 @@
 """Large corpora: build, size, memory and per-question latency at 10k, 100k and 1M passages, per store.
 
     .venv/bin/python eval/scale_benchmark.py ../shared/benchmarks/squad-dev-v1.1.json [--sizes 10000 100000]
-        [--stores embedded milvus] [--work DIR]
+        [--stores embedded milvus] [--work DIR] [--files]
 
 The corpus is made of SQuAD v1.1 dev's sentences: its paragraphs first, then articles of 3 to 6 sentences
 drawn from one Wikipedia article's paragraphs (seeded), each with a numbered dateline, until the index
@@ -18,8 +18,10 @@ Corpora are indexed in incremental updates of 100,000 passages, as a growing cor
 million passages would hold all their chunks and vectors in the building process at once). Printed per
 size and store: build throughput (passages/s), index size on disk, the time to open the index
 in a fresh process, its peak resident memory and its own (anonymous) part, warm latency per question
-without the query embedding (p50, p95), and for the embedded store the recall@10 of its passage search
-against exact search.
+without the query embedding (p50, p95), for the embedded store the recall@10 of its passage search
+against exact search and the number of segments, and with `--files` (the corpus written as files, the
+index built from the folder) the assistant's start without its model: listing the folder, opening the
+index and finding that nothing changed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import hashlib
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -153,10 +156,12 @@ def varied_corpus(squad: Path, passages: int) -> tuple[Corpus, list[str]]:
     return Corpus(tuple(articles)), questions
 
 
-def build(corpus: Corpus, settings: Settings, embedder: StandInEmbedder) -> tuple[float, int]:
+def build(corpus: Corpus, settings: Settings, embedder: StandInEmbedder, files: Path | None) -> tuple[float, int]:
     """Index `corpus` from scratch, as a growing corpus is: in incremental updates of BUILD_STEP passages
     (about BUILD_STEP / PASSAGES_PER_ARTICLE articles), so that the building process holds one step in memory,
-    not all."""
+    not all. With `files`, each step's articles are first written there as files, and the index is brought up
+    to date from that folder, as the assistant does it."""
+    from askbalkans.corpus import list_corpus
     from askbalkans.indexer import open_index
     from askbalkans.stores import open_store
 
@@ -165,22 +170,30 @@ def build(corpus: Corpus, settings: Settings, embedder: StandInEmbedder) -> tupl
     articles = corpus.articles
     started = time.perf_counter()
     step = int(BUILD_STEP / PASSAGES_PER_ARTICLE)
+    if files:
+        shutil.rmtree(files, ignore_errors=True)
+        files.mkdir(parents=True)
     for end in range(step, len(articles) + step, step):
-        opened = open_index(Corpus(articles[:end]), store, settings, embedder, tagger, rebuild=end == step)
+        if files:
+            for article in articles[end - step : end]:
+                (files / f"{article.doc_id}.txt").write_text(article.text, "utf-8")
+        step_corpus = list_corpus(files) if files else Corpus(articles[:end])
+        opened = open_index(step_corpus, store, settings, embedder, tagger, rebuild=end == step)
     return time.perf_counter() - started, opened.index.passage_count
 
 
-def measure_in_fresh_process(settings_json: str, questions: list[str], table: Path) -> dict:
+def measure_in_fresh_process(settings_json: str, questions: list[str], table: Path, files: Path | None) -> dict:
     """Open the index and ask the questions in a new process: its start-up, memory and latency."""
     script = f"""
 import json, sys, time
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from pathlib import Path
 from scale_benchmark import measure_open_and_ask
-print(json.dumps(measure_open_and_ask(json.loads(sys.argv[1]), json.loads(sys.stdin.read()), Path(sys.argv[2]))))
+files = Path(sys.argv[3]) if sys.argv[3] else None
+print(json.dumps(measure_open_and_ask(json.loads(sys.argv[1]), json.loads(sys.stdin.read()), Path(sys.argv[2]), files)))
 """
     result = subprocess.run(
-        [sys.executable, "-c", script, settings_json, str(table)],
+        [sys.executable, "-c", script, settings_json, str(table), str(files or "")],
         input=json.dumps(questions),
         capture_output=True,
         text=True,
@@ -190,8 +203,10 @@ print(json.dumps(measure_open_and_ask(json.loads(sys.argv[1]), json.loads(sys.st
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure_open_and_ask(settings_values: dict, questions: list[str], table: Path) -> dict:
-    """Open the index (timed), then answer `questions` as the assistant does, without the query embedding."""
+def measure_open_and_ask(settings_values: dict, questions: list[str], table: Path, files: Path | None) -> dict:
+    """Open the index (timed), then answer `questions` as the assistant does, without the query embedding.
+    With `files` (the corpus folder), also time the assistant's start without its model: listing the folder,
+    opening the index and finding that nothing changed."""
     from askbalkans.composer import Composer
     from askbalkans.embedding import WordSimilarity
     from askbalkans.indexer import index_spec
@@ -206,6 +221,15 @@ def measure_open_and_ask(settings_values: dict, questions: list[str], table: Pat
     started = time.perf_counter()
     index = open_store(settings).open(index_spec(settings, embedder, tagger))
     opened = time.perf_counter() - started
+    start = None
+    if files:
+        from askbalkans.corpus import list_corpus
+        from askbalkans.indexer import open_index
+
+        started = time.perf_counter()
+        report = open_index(list_corpus(files), open_store(settings), settings, embedder, tagger).report
+        start = time.perf_counter() - started
+        assert not report.updated, report.summary()
     finder = AnswerFinder(WordSimilarity(embedder))
     retriever = Retriever(index, embedder, WeightedFusion(0.25, 0.5, 0.75), settings.candidate_k)
     composer = Composer(
@@ -234,6 +258,7 @@ def measure_open_and_ask(settings_values: dict, questions: list[str], table: Pat
         recall = hnsw_recall(index, vectors[:100])
     return {
         "open_s": opened,
+        "start_s": start,
         "rss_mb": serving_mb,
         "anon_mb": own_mb,
         "p50_ms": percentile(latencies, 0.5),
@@ -290,16 +315,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--stores", nargs="+", default=["embedded", "milvus"], choices=["embedded", "milvus"])
     parser.add_argument("--work", type=Path, default=Path("/tmp/askbalkans-scale"))
+    parser.add_argument(
+        "--files", action="store_true", help="write the corpus as files and build and start from the folder"
+    )
     args = parser.parse_args()
     from askbalkans.stores.milvus_lite import MilvusLiteServer
 
     table = sentence_vectors(args.squad, squad_texts(args.squad)[1], args.work)
     embedder = StandInEmbedder(table)
     print(
-        "| passages | store | build (passages/s) | on disk | open (s) | peak memory / own (MB) | p50 / p95 (ms) "
-        "| recall@10 |"
+        "| passages | store | build (passages/s) | on disk | open (s) | start (s) | peak memory / own (MB) "
+        "| p50 / p95 (ms) | recall@10 | segments |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for size in args.sizes:
         corpus, questions = varied_corpus(args.squad, size)
         sample = random.Random(0).sample(questions, QUESTIONS)
@@ -317,21 +345,26 @@ def main() -> None:
                     milvus_uri=uri or Settings().milvus_uri,
                     milvus_collection=f"scale{size}",
                 )
-                seconds, passages = build(corpus, settings, embedder)
+                files = folder / "corpus" if args.files else None
+                seconds, passages = build(corpus, settings, embedder, files)
                 values = {
                     "store": store,
                     "index_dir": str(folder / "index"),
                     "milvus_uri": settings.milvus_uri,
                     "milvus_collection": settings.milvus_collection,
                 }
-                measured = measure_in_fresh_process(json.dumps(values), sample, table)
-                disk = folder_size(folder) / 1e6
+                measured = measure_in_fresh_process(json.dumps(values), sample, table, files)
+                disk = (folder_size(folder) - (folder_size(files) if files else 0)) / 1e6  # the index's
+                segments = (
+                    len(json.loads((folder / "index" / (folder / "index" / "CURRENT").read_text() / "manifest.json")
+                                   .read_text())["segments"]) if store == "embedded" else "-"
+                )  # fmt: skip
+                start = f"{measured['start_s']:.1f}" if measured["start_s"] is not None else "-"
                 recall = f"{measured['recall10']:.3f}" if measured["recall10"] is not None else "-"
                 print(
                     f"| {passages:,} | {store} | {passages / seconds:,.0f} ({seconds:,.0f} s) | {disk:,.0f} MB | "
-                    f"{measured['open_s']:.1f} | {measured['rss_mb']:,.0f} / {measured['anon_mb']:,.0f} | "
-                    f"{measured['p50_ms']:.1f} / "
-                    f"{measured['p95_ms']:.1f} | {recall} |",
+                    f"{measured['open_s']:.1f} | {start} | {measured['rss_mb']:,.0f} / {measured['anon_mb']:,.0f} | "
+                    f"{measured['p50_ms']:.1f} / {measured['p95_ms']:.1f} | {recall} | {segments} |",
                     flush=True,
                 )
             finally:

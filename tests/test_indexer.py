@@ -14,7 +14,7 @@ import pytest
 from askbalkans import Assistant, Settings
 from askbalkans import corpus as corpus_module
 from askbalkans.corpus import file_signature, list_corpus, load_corpus
-from askbalkans.indexer import open_index
+from askbalkans.indexer import FORMAT_VERSION, open_index
 from askbalkans.stores import chunk_id
 from askbalkans.stores.embedded import (
     ARTICLES,
@@ -279,6 +279,16 @@ def test_a_changed_setting_rebuilds_the_index(small_settings, embedder):
     assert "passage_tokens changed (160 -> 80)" in opened.report.rebuilt_because
 
 
+def test_an_index_of_an_older_format_is_rebuilt_saying_so(small_settings, embedder):
+    reopen(small_settings, embedder)
+    manifest_path = generation(small_settings) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["spec"]["format_version"] -= 1
+    manifest_path.write_text(json.dumps(manifest))
+    expected = f"the index format changed ({FORMAT_VERSION - 1} -> {FORMAT_VERSION})"
+    assert reopen(small_settings, embedder).report.rebuilt_because == expected
+
+
 def test_a_rebuild_can_be_requested(small_settings, embedder):
     reopen(small_settings, embedder)
     assert reopen(small_settings, embedder, rebuild=True).report.rebuilt_because == "a rebuild was requested"
@@ -299,7 +309,7 @@ def _flip_last_byte(path):
         (lambda folder: (folder / "postings_rows.npy").write_bytes(b"\0"), "postings_rows.npy is corrupt"),
         (lambda folder: _flip_last_byte(folder / SENTENCE_VECTORS), "sentence_vectors.npy is corrupt"),
         (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "index manifest is missing"),
-        (lambda folder: (folder.parent / CURRENT).write_text(folder.name), "names no segments"),
+        (lambda folder: (folder.parent / CURRENT).write_text(folder.name), "holds no index spec"),
     ],
 )
 def test_a_corrupt_or_incomplete_index_is_rebuilt(small_settings, embedder, damage, reason):

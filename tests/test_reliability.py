@@ -154,6 +154,16 @@ def test_leftovers_of_a_crashed_update_are_removed_by_the_next(corpus_copy, tmp_
     assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted([CURRENT, current, *in_use])
 
 
+def test_updates_killed_at_random_moments_leave_the_index_usable_and_right(tmp_path):
+    """eval/crash_check.py, in a few rounds: each update is killed with SIGKILL at a random moment."""
+    sys.path.insert(0, str(PROJECT_ROOT / "eval"))
+    try:
+        import crash_check
+    finally:
+        sys.path.remove(str(PROJECT_ROOT / "eval"))
+    assert crash_check.run(3, tmp_path) == 3
+
+
 # --- the server -------------------------------------------------------------------------------
 
 

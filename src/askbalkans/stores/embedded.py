@@ -179,9 +179,9 @@ class EmbeddedStore:
         name = pointer.read_text("utf-8").strip()
         try:
             manifest = _manifest(self.folder / name)
-            if not isinstance(manifest.get("segments"), list):
-                raise StaleIndex(f"the manifest of {name} is corrupt (it names no segments)")
-            mismatch = describe_mismatch(manifest.get("spec", {}), spec)
+            if not isinstance(manifest.get("spec"), dict):
+                raise StaleIndex(f"the manifest of {name} is corrupt (it holds no index spec)")
+            mismatch = describe_mismatch(manifest["spec"], spec)
             if mismatch:
                 raise StaleIndex(mismatch)
             segment_names = [str(segment) for segment in manifest["segments"]]

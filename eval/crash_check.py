@@ -1,0 +1,148 @@
+"""Index updates killed (SIGKILL) at random moments: is the index usable and right afterwards?
+
+    .venv/bin/python eval/crash_check.py [--rounds 20] [--work DIR]
+
+A copy of seeds/ is indexed once in the embedded store. Each round changes the corpus (adds an article,
+changes one, removes one, in turn) and starts a process that loads the model, says it is ready, and
+updates the index; it is killed with SIGKILL after a random delay of up to 1.2 times what an update takes
+(timed first, uncut). The index is then opened as the assistant opens it, bringing it up to date, and
+checked: it holds every article of the corpus at its current text (records, sentences and passages) and
+no other. Printed: per round, when the kill came and whether the update had switched the index by then;
+at the end, how many rounds were recovered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from askbalkans.config import PROJECT_ROOT, Settings
+from askbalkans.corpus import load_corpus
+from askbalkans.embedding import load_embedder
+from askbalkans.indexer import open_index
+from askbalkans.stores import chunk_id
+from askbalkans.stores.embedded import CURRENT, EmbeddedStore
+from askbalkans.tagging import load_tagger
+
+UPDATER = """
+import sys
+from pathlib import Path
+from askbalkans.config import Settings
+from askbalkans.corpus import list_corpus
+from askbalkans.embedding import load_embedder
+from askbalkans.indexer import open_index
+from askbalkans.stores.embedded import EmbeddedStore
+from askbalkans.tagging import load_tagger
+settings = Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]))
+embedder, tagger = load_embedder(settings.model), load_tagger()
+print("ready", flush=True)
+open_index(list_corpus(settings.corpus_dir), EmbeddedStore(settings.index_dir), settings, embedder, tagger)
+"""
+
+
+def change_corpus(corpus: Path, round_number: int) -> str:
+    """Add an article, change one, or remove one, in turn; what was done."""
+    kind = round_number % 3
+    if kind == 0:
+        path = corpus / f"extra-{round_number}.md"
+        path.write_text(f"# Extra {round_number}\n\nThe Ibar bridge opened {round_number} times in 2031.\n", "utf-8")
+        return f"added {path.name}"
+    if kind == 1:
+        path = sorted(corpus.glob("*.txt"))[round_number % 5]
+        path.write_text(path.read_text("utf-8") + f"\nRound {round_number} brought news.\n", "utf-8")
+        return f"changed {path.name}"
+    path = sorted(corpus.glob("extra-*.md"))[0]
+    path.unlink()
+    return f"removed {path.name}"
+
+
+def run_updater(corpus: Path, index: Path, kill_after: float | None) -> tuple[float, bool]:
+    """Update the index in a new process, killed `kill_after` seconds after it is ready (None: not
+    killed); the seconds from ready to its end, and whether it was killed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", UPDATER, str(corpus), str(index)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != b"ready":
+        raise RuntimeError("the updating process did not start")
+    started = time.perf_counter()
+    try:
+        process.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return time.perf_counter() - started, True
+    return time.perf_counter() - started, False
+
+
+def check(corpus: Path, index_dir: Path, embedder, tagger) -> str:
+    """"" when the index, opened (and brought up to date) as the assistant does, holds exactly the corpus's
+    articles at their current texts; else what is wrong."""
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    articles = {a.doc_id: a for a in load_corpus(corpus).articles}
+    index = open_index(load_corpus(corpus), EmbeddedStore(index_dir), settings, embedder, tagger).index
+    if set(index.articles) != set(articles):
+        return f"articles differ: {sorted(set(index.articles) ^ set(articles))}"
+    for doc_id, record in index.articles.items():
+        article = articles[doc_id]
+        if record.sha256 != article.sha256:
+            return f"{doc_id}: the record is of another text"
+        ids = [chunk_id(record.slot, n) for n in range(record.sentences)]
+        sentences = index.chunks.sentences(ids)
+        if len(sentences) != record.sentences or any(
+            s.doc_id != doc_id or article.text[s.start : s.end] != s.text for s in sentences.values()
+        ):
+            return f"{doc_id}: its sentences are not those of its text"
+        passages = index.chunks.passages([chunk_id(record.slot, n) for n in range(record.passages)])
+        if any(p.doc_id != doc_id for p in passages):
+            return f"{doc_id}: its passages belong to another article"
+    return ""
+
+
+def run(rounds: int, work: Path, seed: int = 0) -> int:
+    """Run `rounds` killed updates; the number recovered."""
+    corpus, index = work / "corpus", work / "index"
+    shutil.copytree(PROJECT_ROOT / "seeds", corpus)
+    embedder, tagger = load_embedder(Settings().model), load_tagger()
+    run_updater(corpus, index, None)
+    change_corpus(corpus, 0)
+    update_seconds, _ = run_updater(corpus, index, None)  # an uncut update, to aim the kills
+    print(f"an update takes {update_seconds:.2f} s; kills come within {1.2 * update_seconds:.2f} s of it")
+    randomly, recovered, killed_rounds = random.Random(seed), 0, 0
+    for round_number in range(1, rounds + 1):
+        change = change_corpus(corpus, round_number)
+        before = (index / CURRENT).read_text()
+        delay = randomly.uniform(0, 1.2 * update_seconds)
+        ran, killed = run_updater(corpus, index, delay)
+        switched = (index / CURRENT).read_text() != before
+        problem = check(corpus, index, embedder, tagger)
+        recovered += not problem
+        killed_rounds += killed
+        moment = f"killed at {ran * 1000:.0f} ms" if killed else f"finished in {ran * 1000:.0f} ms"
+        state = "after the switch" if switched else "before the switch"
+        print(f"round {round_number}: {change}; {moment}, {state}: {problem or 'recovered'}")
+    print(f"recovered {recovered} of {rounds} ({killed_rounds} killed, the others finished first)")
+    return recovered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--work", type=Path, help="a folder for the corpus copy and the index (default: temporary)")
+    args = parser.parse_args()
+    if args.work:
+        run(args.rounds, args.work)
+    else:
+        with tempfile.TemporaryDirectory() as work:
+            run(args.rounds, Path(work))
+
+
+if __name__ == "__main__":
+    main()
