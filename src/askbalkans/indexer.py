@@ -100,13 +100,14 @@ def open_index(
     spec = index_spec(settings, embedder, tagger)
     rebuilt_because = "a rebuild was requested" if rebuild else ""
     stored: Mapping[str, ArticleRecord] = {}
+    signatures: Mapping[str, str] = {}
     if not rebuild:
         try:
             index = store.open(spec)
-            stored = index.articles
+            stored, signatures = index.articles, index.signatures
         except StaleIndex as stale:
             rebuilt_because = str(stale)
-    current, refreshed = _compare(corpus, stored)
+    current, refreshed = _compare(corpus, stored, signatures)
     added = tuple(doc_id for doc_id, article in current.items() if article and doc_id not in stored)
     changed = tuple(doc_id for doc_id, article in current.items() if article and doc_id in stored)
     removed = tuple(doc_id for doc_id in stored if doc_id not in current)
@@ -143,7 +144,7 @@ def open_index(
 
 
 def _compare(
-    corpus: Corpus, stored: Mapping[str, ArticleRecord]
+    corpus: Corpus, stored: Mapping[str, ArticleRecord], signatures: Mapping[str, str]
 ) -> tuple[dict[str, Article | None], list[ArticleRecord]]:
     """The corpus's usable articles by id: the article where it must be embedded (new, or its text changed),
     None where the index holds it as it is; and new records of the stored articles whose file was written
@@ -151,11 +152,11 @@ def _compare(
     current: dict[str, Article | None] = {}
     refreshed = []
     for doc_id in corpus.doc_ids():
-        record = stored.get(doc_id)
-        if record is not None and record.signature and record.signature == corpus.signature(doc_id):
+        signature = signatures.get(doc_id)
+        if signature and signature == corpus.signature(doc_id):
             current[doc_id] = None
             continue
-        article = corpus.article(doc_id)
+        record, article = stored.get(doc_id), corpus.article(doc_id)
         if article is None:  # unusable now: skipped (and removed from the index if it was there)
             continue
         if record is None or record.sha256 != article.sha256:

@@ -115,6 +115,7 @@ class Index:
     """One consistent snapshot of a store, for reading."""
 
     articles: Mapping[str, ArticleRecord]  # by doc_id
+    signatures: Mapping[str, str]  # each article's file signature, by doc_id: what every start compares
     chunks: ChunkStore
     passage_vectors: DenseIndex
     sentence_vectors: DenseIndex

@@ -134,8 +134,10 @@ class _Generation:
             passage_vectors.append(FaissDenseIndex(s.dense, dead_passages, depth))
             lexical.append(PostingsLexicalIndex(s.postings, s.columns.passage_ids, live_passages))
             sentence_vectors.append(ArrayDenseIndex(s.columns.sentence_ids, s.sentence_vectors, live_sentences))
+        articles = LiveArticles([s.articles for s in segments], self.dead)
         return Index(
-            articles=LiveArticles([s.articles for s in segments], self.dead),
+            articles=articles,
+            signatures=articles.column("signature"),
             chunks=SegmentedChunkStore([ColumnChunkStore(s.columns, s.articles) for s in segments], routing, self.dead),
             passage_vectors=SegmentedDenseIndex(passage_vectors, routing, dimension),
             sentence_vectors=SegmentedDenseIndex(sentence_vectors, routing, dimension),

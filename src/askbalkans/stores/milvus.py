@@ -111,6 +111,7 @@ class MilvusStore:
         chunks = MilvusChunkStore(self.client, self.names, live)
         return Index(
             articles=articles,
+            signatures={doc_id: record.signature for doc_id, record in articles.items()},
             chunks=chunks,
             passage_vectors=MilvusDenseIndex(self.client, self.names["passages"], live, chunks),
             sentence_vectors=MilvusDenseIndex(self.client, self.names["sentences"], live, chunks),

@@ -373,3 +373,12 @@ class LiveArticles(Mapping[str, ArticleRecord]):
 
     def __len__(self) -> int:
         return self._count
+
+    def column(self, name: str) -> dict[str, Any]:
+        """One field of every record, by doc_id, without making the records."""
+        return {
+            doc_id: value
+            for table, live in zip(self._tables, self._live, strict=True)
+            for doc_id, value, alive in zip(table, table.columns()[name], live.tolist(), strict=True)
+            if alive
+        }
