@@ -45,4 +45,4 @@ squad: setup
 	$(BIN)/askbalkans eval --squad ../shared/benchmarks/squad-dev-v1.1.json --json eval/cache/squad-report.json --plot eval/squad-report.png
 
 clean:
-	rm -rf $(VENV) index/CURRENT index/gen-* eval/cache
+	rm -rf $(VENV) index/CURRENT index/gen-* index/seg-* eval/cache

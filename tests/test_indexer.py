@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import faiss
@@ -256,6 +257,25 @@ def test_files_are_read_only_when_their_signature_differs_from_the_index(small_s
     assert reopen_listed()[0].report.changed == ("kfor",) and read == ["kfor.txt"]
     opened, corpus = reopen_listed(max_bytes=1_000)  # a lower limit applies to indexed files too
     assert opened.report.removed == ("kfor",) and read == [] and "larger than the limit" in corpus.skipped[0].reason
+
+
+def test_threads_searching_at_once_skip_removed_rows_as_one_thread_does(settings, embedder):
+    reopen(settings, embedder, hnsw_above=10)
+    (settings.corpus_dir / "000_c156d69eb00ff29e.txt").unlink()
+    index = reopen(settings, embedder, hnsw_above=10).index  # the removed article's rows are dead, not gone
+    assert json.loads((generation(settings) / MANIFEST).read_text())["dead"]
+    queries = embedder.encode(["How many troops serve in KFOR?", "Who is the EU envoy?", "Balkans Group office"])
+    expected = [index.passage_vectors.search(query, 10)[0].tolist() for query in queries]
+
+    pairs = list(zip(queries, expected, strict=True))
+
+    def searches(_) -> bool:
+        return all(index.passage_vectors.search(q, 10)[0].tolist() == e for _ in range(200) for q, e in pairs)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(searches, range(4)))
+    found = {p.doc_id for ids in expected for p in index.chunks.passages(ids)}
+    assert "000_c156d69eb00ff29e" not in found
 
 
 def test_a_snapshot_stays_readable_after_an_update_removes_its_files(small_settings, embedder):

@@ -34,26 +34,29 @@ class FaissDenseIndex:
 
     def __init__(self, index: faiss.Index, dead: np.ndarray = _NONE, search_depth: int = 0):
         self._index = index
-        # FAISS reads the selector through these objects: they must live as long as the parameters.
-        self._selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(dead)) if len(dead) else None
-        options: dict[str, Any] = {"sel": self._selector} if self._selector else {}
-        self._parameters = (
-            getattr(faiss, "SearchParametersHNSW")(efSearch=search_depth, **options)  # noqa: B009 (not in the stubs)
-            if search_depth
-            else faiss.SearchParameters(**options)
-            if options
-            else None
-        )
+        # FAISS holds selectors by pointer: both are kept here for as long as searches use them.
+        self._dead = faiss.IDSelectorBatch(dead) if len(dead) else None
+        self._selector = faiss.IDSelectorNot(self._dead) if self._dead is not None else None
+        self._search_depth = search_depth  # efSearch, for a graph
         self._live = index.ntotal - len(dead)
         # One question's search is quickest on one thread (2 ms against 4 ms with two, at 12k passages):
         # spreading it costs more than it saves. Builds raise the count again (embedded._add).
         faiss.omp_set_num_threads(1)
 
+    def _parameters(self) -> Any:
+        """Made for each search: IndexIDMap2 swaps the selector inside the parameters while it searches, so
+        two threads searching at once must not share them."""
+        options: dict[str, Any] = {"sel": self._selector} if self._selector is not None else {}
+        if self._search_depth:
+            hnsw_parameters = getattr(faiss, "SearchParametersHNSW")  # noqa: B009 (not in faiss's stubs)
+            return hnsw_parameters(efSearch=self._search_depth, **options)
+        return faiss.SearchParameters(**options) if options else None
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self._live)
         if k <= 0:
             return _NONE, np.zeros(0, dtype=np.float32)
-        scores, ids = self._index.search(query[None, :], k, params=self._parameters)
+        scores, ids = self._index.search(query[None, :], k, params=self._parameters())
         found = ids[0] >= 0
         return ids[0][found], scores[0][found]
 
