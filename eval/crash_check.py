@@ -3,13 +3,13 @@
     .venv/bin/python eval/crash_check.py [--rounds 20] [--work DIR]
 
 A copy of seeds/ is indexed once in the embedded store. Each round changes the corpus (adds an article,
-changes one, removes one, in turn) and starts a process that loads the model, says it is ready, and
-updates the index; once the update starts writing to the store (chunking and embedding write nothing),
-it is killed with SIGKILL after a random delay of up to 1.2 times what the writing takes (timed first,
-uncut). The index is then opened as the assistant opens it, bringing it up to date, and
-checked: it holds every article of the corpus at its current text (records, sentences and passages) and
-no other. Printed: per round, when the kill came and whether the update had switched the index by then;
-at the end, how many rounds were recovered.
+changes one, removes one, in turn) and starts a process that loads the model and updates the index; once
+the update starts writing to the store (chunking and embedding write nothing), it is killed with SIGKILL
+after a random delay of up to 1.2 times what the writing takes (timed first, uncut). The index is then
+opened as the assistant opens it, bringing it up to date, and checked: it holds every article of the
+corpus at its current text (records, sentences and passages) and no other, and its acronym counts and
+BM25 scores equal those of an index rebuilt from scratch. Printed: per round, when the kill came and
+whether the update had switched the index by then; at the end, how many rounds were recovered.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from askbalkans.config import PROJECT_ROOT, Settings
 from askbalkans.corpus import load_corpus
@@ -119,6 +122,20 @@ def check(corpus: Path, index_dir: Path, embedder, tagger) -> str:
         passages = index.chunks.passages([chunk_id(record.slot, n) for n in range(record.passages)])
         if any(p.doc_id != doc_id for p in passages):
             return f"{doc_id}: its passages belong to another article"
+    with tempfile.TemporaryDirectory() as folder:  # what was kept article by article, against a rebuild
+        store = EmbeddedStore(Path(folder))
+        rebuilt = open_index(
+            load_corpus(corpus), store, replace(settings, index_dir=Path(folder)), embedder, tagger
+        ).index
+    if index.acronym_counts != rebuilt.acronym_counts or index.acronyms != rebuilt.acronyms:
+        return "the acronyms differ from a rebuild's"
+    for terms in (["kfor", "troop"], ["dialogu", "serbia"], ["bridg", "ibar"]):
+        ids = [chunk_id(r.slot, n) for r in index.articles.values() for n in range(r.passages)]
+        rebuilt_ids = [
+            chunk_id(rebuilt.articles[d].slot, n) for d, r in index.articles.items() for n in range(r.passages)
+        ]
+        if not np.allclose(index.lexical.scores(terms, ids), rebuilt.lexical.scores(terms, rebuilt_ids), rtol=1e-5):
+            return f"the BM25 scores of {terms} differ from a rebuild's"
     return ""
 
 

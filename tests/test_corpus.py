@@ -1,4 +1,4 @@
-from askbalkans.corpus import content_blocks, load_corpus, make_article
+from askbalkans.corpus import content_blocks, list_corpus, load_corpus, make_article
 from conftest import SEEDS
 
 
@@ -64,3 +64,15 @@ def test_unreadable_files_are_skipped_with_a_reason(tmp_path, caplog):
     assert set(reasons) == {"latin1.txt", "empty.txt", "chrome.txt", "folder.txt"}
     assert "UTF-8" in reasons["latin1.txt"]
     assert "latin1.txt" in caplog.text
+
+
+def test_of_two_files_with_one_id_the_first_usable_one_is_the_article(tmp_path, caplog):
+    (tmp_path / "a.md").write_bytes(b"\0binary")
+    (tmp_path / "a.txt").write_text("# A\n\nKosovo and Serbia met in Brussels.\n", "utf-8")
+    (tmp_path / "b.md").write_text("# B\n\nThe envoy visited Pristina.\n", "utf-8")
+    (tmp_path / "b.txt").write_text("# B again\n\nThe envoy visited Belgrade.\n", "utf-8")
+    corpus = load_corpus(tmp_path)
+    assert {a.doc_id: a.title for a in corpus.articles} == {"a": "A", "b": "B"}
+    reasons = {s.path.name: s.reason for s in corpus.skipped}
+    assert "NUL bytes" in reasons["a.md"] and reasons["b.txt"] == "another file already has the id 'b'"
+    assert list_corpus(tmp_path).signature("b") == ""  # which file is the article is known once they are read

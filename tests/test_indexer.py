@@ -248,10 +248,12 @@ def test_files_are_read_only_when_their_signature_differs_from_the_index(small_s
     assert reopen_listed()[0].report.rebuilt_because and sorted(read) == ["envoy.txt", "kfor.txt"]
     assert not reopen_listed()[0].report.updated and read == []  # the index holds both as they are
     kfor = small_settings.corpus_dir / "kfor.txt"
+    written = {p: p.stat().st_mtime_ns for p in segments(small_settings)}
     os.utime(kfor, ns=(kfor.stat().st_mtime_ns + 10**9,) * 2)  # written again, the same text
     opened, _ = reopen_listed()
     assert not opened.report.updated and read == ["kfor.txt"]
     assert opened.index.articles["kfor"].signature == file_signature(kfor)  # recorded: not read again
+    assert {p: p.stat().st_mtime_ns for p in segments(small_settings)} == written  # only the generation is new
     assert not reopen_listed()[0].report.updated and read == []
     kfor.write_text(kfor.read_text() + "Germany sends 400 more. " * 50 + "\n")
     assert reopen_listed()[0].report.changed == ("kfor",) and read == ["kfor.txt"]
@@ -276,6 +278,22 @@ def test_threads_searching_at_once_skip_removed_rows_as_one_thread_does(settings
         assert all(pool.map(searches, range(4)))
     found = {p.doc_id for ids in expected for p in index.chunks.passages(ids)}
     assert "000_c156d69eb00ff29e" not in found
+
+
+def test_an_update_made_from_an_index_another_process_changed_meanwhile_starts_again(small_settings, embedder, caplog):
+    reopen(small_settings, embedder)
+    (small_settings.corpus_dir / "bridge.md").write_text("# Ibar bridge\n\nThe Ibar bridge reopened in 2031.\n")
+
+    class InterruptedEmbedder(CountingEmbedder):
+        def encode(self, texts, show_progress_bar=False):
+            if not self.embedded:  # another process brings the index up to date while this one embeds
+                reopen(small_settings, embedder)
+            return super().encode(texts, show_progress_bar)
+
+    opened = reopen(small_settings, InterruptedEmbedder(embedder))
+    assert "another update changed the index meanwhile" in caplog.text
+    assert not opened.report.updated and sorted(opened.index.articles) == ["bridge", "envoy", "kfor"]
+    assert opened.index.passage_count == 3
 
 
 def test_a_snapshot_stays_readable_after_an_update_removes_its_files(small_settings, embedder):

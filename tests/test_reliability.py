@@ -151,7 +151,7 @@ def test_leftovers_of_a_crashed_update_are_removed_by_the_next(corpus_copy, tmp_
     open_index(load_corpus(corpus_copy), store, settings, embedder, seeds_assistant.tagger)
     current = (settings.index_dir / CURRENT).read_text()
     in_use = json.loads((settings.index_dir / current / "manifest.json").read_text())["segments"]
-    assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted([CURRENT, current, *in_use])
+    assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted([CURRENT, "LOCK", current, *in_use])
 
 
 def test_updates_killed_at_random_moments_leave_the_index_usable_and_right(tmp_path):

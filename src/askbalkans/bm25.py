@@ -110,8 +110,16 @@ class Postings:
         vocabulary: dict[str, int] = {}
         terms, rows, first_row = [], [], 0
         for part in parts:
-            # Each part's term columns, as columns of the joint vocabulary.
-            column = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int64)
+            # Each part's term columns, as columns of the joint vocabulary; terms left without postings (their
+            # documents removed) are dropped.
+            kept = np.diff(part.starts) > 0
+            column = np.array(
+                [
+                    vocabulary.setdefault(t, len(vocabulary)) if k else -1
+                    for t, k in zip(part.vocabulary, kept.tolist(), strict=True)
+                ],
+                dtype=np.int64,
+            )
             terms.append(column[part._term_of_entries()])
             rows.append(part.rows.astype(np.int64) + first_row)
             first_row += part.documents

@@ -170,6 +170,7 @@ class ArticleFile:
 
     path: str  # not a Path: a million of them are made at every start, at a microsecond or two each
     signature: str
+    others: tuple[str, ...] = ()  # further files with the same id, in order: the first usable one is the article
 
 
 class Corpus:
@@ -195,26 +196,39 @@ class Corpus:
         return list(self._entries)
 
     def signature(self, doc_id: str) -> str:
-        """The signature of the article's file, "" when it did not come from a file."""
-        return self._entries[doc_id].signature
+        """The signature of the article's file; "" when it did not come from a file, or when several files
+        have its id (which of them is the article is known only once they are read)."""
+        entry = self._entries[doc_id]
+        return "" if isinstance(entry, ArticleFile) and entry.others else entry.signature
 
     def article(self, doc_id: str) -> Article | None:
         """The article, read now if it was not yet; None when its file cannot be used (see `skipped`)."""
         entry = self._entries.get(doc_id)
         if not isinstance(entry, ArticleFile):
             return entry
-        path = Path(entry.path)
-        text, reason = _read_article(path, self._root, self._max_bytes)
-        if text is not None:
-            article = replace(make_article(doc_id, text), signature=entry.signature)
-            if article.blocks:
-                self._entries[doc_id] = article
-                return article
-            reason = "empty (no text after removing page chrome)"
+        found: Article | None = None
+        for number, name in enumerate((entry.path, *entry.others)):
+            path = Path(name)
+            if found is not None:
+                self._skip(path, f"another file already has the id {doc_id!r}")
+                continue
+            text, reason = _read_article(path, self._root, self._max_bytes)
+            if text is not None:
+                signature = file_signature(name) if number else entry.signature
+                found = replace(make_article(doc_id, text), signature=signature)
+                if found.blocks:
+                    continue
+                found, reason = None, "empty (no text after removing page chrome)"
+            self._skip(path, reason)
+        if found is None:
+            del self._entries[doc_id]
+        else:
+            self._entries[doc_id] = found
+        return found
+
+    def _skip(self, path: Path, reason: str) -> None:
         log.warning("skipping article %s: %s", path, reason)
         self._skipped.append(SkippedFile(path, reason))
-        del self._entries[doc_id]
-        return None
 
     @property
     def articles(self) -> tuple[Article, ...]:
@@ -235,22 +249,26 @@ class Corpus:
 
 
 def file_signature(path: str | Path) -> str:
-    """What changes when the file at `path` is written (its size, modification time and inode; those of the
-    file a symlink leads to, and where), as make and rsync assume; "" when it cannot be read."""
+    """What changes when the file at `path` is written (its size, its modification and status-change times
+    and its inode; those of the file a symlink leads to, and where): more than make or rsync look at, so
+    that an edit which keeps the size and sets the modification time back, or a change of permissions, is
+    seen; "" when it cannot be read."""
     try:
         status = os.lstat(path)
         if stat.S_ISLNK(status.st_mode):
             status = os.stat(path)
-            return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}:{os.path.realpath(path)}"
+            return (
+                f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:{status.st_ino}:{os.path.realpath(path)}"
+            )
     except OSError:
         return ""
-    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ino}"
+    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:{status.st_ino}"
 
 
 def list_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Corpus:
     """The `.txt` and `.md` files of `folder`, listed and not read. Skipped at once, with a warning that
-    names them: a file larger than `max_bytes`, or whose id (its name without the suffix) another file
-    has. Skipped when read (`Corpus.article`): anything else that cannot be used."""
+    names it: a file larger than `max_bytes`. Skipped when read (`Corpus.article`): anything else that
+    cannot be used, and a file whose id (its name without the suffix) a usable file before it has."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}")
@@ -267,14 +285,12 @@ def list_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Cor
         path = prefix + name
         signature = file_signature(path)
         size = int(signature.split(":", 1)[0]) if signature else 0
-        reason = ""
         if size > max_bytes:
             reason = f"larger than the limit of {max_bytes:,} bytes ({size:,}; see max_article_bytes)"
-        elif stem in files:
-            reason = f"another file already has the id {stem!r}"
-        if reason:
             log.warning("skipping article %s: %s", path, reason)
             skipped.append(SkippedFile(Path(path), reason))
+        elif stem in files:
+            files[stem] = replace(files[stem], others=(*files[stem].others, path))
         else:
             files[stem] = ArticleFile(path, signature)
     return Corpus.listed(folder.resolve(), files, skipped, max_bytes)

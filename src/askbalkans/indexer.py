@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 9
 _SHOWN = 5  # article ids named in a report, per kind of change
+_UPDATE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,29 @@ def open_index(
     rebuild: bool = False,
     show_progress: bool = False,
 ) -> OpenedIndex:
-    """The index of `corpus` in `store`, brought up to date first when the corpus changed."""
+    """The index of `corpus` in `store`, brought up to date first when the corpus changed. An update that
+    finds the index changed since it was opened (another process updated it) starts again from the new one."""
+    for _ in range(_UPDATE_ATTEMPTS - 1):
+        try:
+            return _open_index(corpus, store, settings, embedder, tagger, rebuild, show_progress)
+        except _IndexChanged as changed:
+            log.warning("updating the index again: %s", changed)
+    return _open_index(corpus, store, settings, embedder, tagger, rebuild, show_progress)
+
+
+class _IndexChanged(Exception):
+    """The store refused an update: what it holds is no longer what the update was made from."""
+
+
+def _open_index(
+    corpus: Corpus,
+    store: Store,
+    settings: Settings,
+    embedder: Embedder,
+    tagger: Tagger,
+    rebuild: bool,
+    show_progress: bool,
+) -> OpenedIndex:
     spec = index_spec(settings, embedder, tagger)
     rebuilt_because = "a rebuild was requested" if rebuild else ""
     stored: Mapping[str, ArticleRecord] = {}
@@ -130,7 +153,10 @@ def open_index(
         acronyms.remove(stored_acronym_evidence(index, stored[doc_id]))
     for entry in entries:
         acronyms.add(acronym_evidence_of(entry.record.title, [s.text for s in entry.chunks.sentences]))
-    store.update(spec, changed + removed, entries, acronyms, refreshed, from_scratch=bool(rebuilt_because))
+    try:
+        store.update(spec, changed + removed, entries, acronyms, refreshed, from_scratch=bool(rebuilt_because))
+    except StaleIndex as stale:
+        raise _IndexChanged(str(stale)) from stale
     index = store.open(spec)
     report = IndexReport(
         added=() if rebuilt_because else added,

@@ -203,7 +203,7 @@ def _key(acronym: str) -> str:
 
 
 class Acronyms:
-    """Acronyms and what they stand for (see `find_acronyms`), indexed for a quick look-up either way."""
+    """Acronyms and what they stand for (see `AcronymCounts.acronyms`), indexed for a quick look-up either way."""
 
     def __init__(self, expansions: Mapping[str, list[str]]):
         self.expansions = dict(expansions)

@@ -26,11 +26,9 @@ from askbalkans.config import Settings
 from askbalkans.errors import SettingError
 from askbalkans.text import AcronymCounts
 
-SLOT_BITS = 20
+SLOT_BITS = 20  # an article holds up to about a million sentences or passages
 
-Ids = (
-    Sequence[int] | np.ndarray
-)  # chunk ids, as a list or an int64 array  # up to about a million sentences or passages per article
+Ids = Sequence[int] | np.ndarray  # chunk ids, as a list or an int64 array
 
 
 def chunk_id(slot: int, number: int) -> int:
@@ -124,7 +122,7 @@ class Index:
     acronym_counts: AcronymCounts  # what the articles say of acronyms, updated article by article
     passage_count: int
     sentence_count: int
-    next_slot: int  # above the slot of every article stored (removed ones included): new articles get slots from here
+    next_slot: int  # the first slot for new articles (no row in use has it or one above it)
 
     def sentence_ids(self, passage_id: int, passage: Passage) -> range:
         base = chunk_id(slot_of(passage_id), 0)

@@ -4,32 +4,35 @@ The index is a list of segments, each written once and never changed: `seg-<n>/`
 update (or of a merge of segments) as columns, their vectors (a FAISS index over the passages), their BM25
 postings, and a manifest of its files' SHA-256s. A generation, `gen-<n>/`, names the segments in use, the
 slots of the articles removed or replaced since their segment was written (their rows are skipped: see
-`segments`), and the corpus's acronyms; `CURRENT` names the generation in use.
+`segments`), the newer signatures of files written again with the same text, and the corpus's acronyms;
+`CURRENT` names the generation in use.
 
 An update writes a segment of only the added and changed articles (with those whose lexical terms a
-change of acronyms concerns, or whose file was written again, moved with their vectors, not embedded
-again), then a generation, then points `CURRENT` at it with one atomic rename: a crash at any moment leaves
-`CURRENT` naming a complete generation. The newest segment is merged into the one before it while it holds
-at least 1/MERGE_RATIO of that one's live passages, so an index of n passages has about log4(n) segments and
-a passage is written again a few times in its life; a segment more than half dead is compacted.
+change of acronyms concerns, moved with their vectors, not embedded again), then a generation, then points
+`CURRENT` at it with one atomic rename: a crash at any moment leaves `CURRENT` naming a complete
+generation. The newest segment is merged into the one before it while it holds more than 1/MERGE_RATIO of
+that one's live passages, so an index of n passages has about log4(n) segments and a passage is written
+again a few times in its life; a segment more than half dead is compacted. One process writes at a time
+(a lock file); an update made from an index that another process changed meanwhile is refused.
 
-Readers read `CURRENT`, check every file of its segments against the manifests (once per store object: the
-files never change), then map them into memory instead of copying them: two builds never mix, start-up
-grows with the checksums only (done in blocks, on all cores), and a segment that an update removes while
-it is mapped stays readable (the system keeps a removed file's pages while they are mapped). Generations
-and segments not in use are removed by the next update. A segment of more than `hnsw_above` passages is
-searched with an HNSW graph instead of exhaustively.
+Readers read `CURRENT`, check every file of its segments against the manifests (once per store object:
+segment names are never reused and their files never change), then map them into memory instead of
+copying them: two builds never mix, start-up grows with the checksums only (done in blocks, on all cores),
+and a segment that an update removes while it is mapped stays readable (the system keeps a removed file's
+pages while they are mapped). Generations and segments not in use are removed by the next update. A
+segment of more than `hnsw_above` passages is searched with an HNSW graph instead of exhaustively.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import mmap
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from functools import reduce
@@ -71,6 +74,8 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 ARTICLES = "articles.json"
 ACRONYM_COUNTS = "acronym_counts.json"
+SIGNATURES = "signatures.json"
+LOCK = "LOCK"
 VOCABULARY = "vocabulary.json"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"
@@ -80,7 +85,7 @@ _SEGMENT_PREFIX = "seg-"
 _READ_ATTEMPTS = 3
 # Files are checksummed in blocks, so that one large file is checked by several threads at once.
 CHECKSUM_BLOCK = 64 << 20
-# The newest segment is merged into the one before it while it holds at least 1/MERGE_RATIO as many live
+# The newest segment is merged into the one before it while it holds more than 1/MERGE_RATIO as many live
 # passages: segments then shrink geometrically, newest last.
 MERGE_RATIO = 4
 # Searched exhaustively up to this many passages in a segment (exact, and fast enough); above, with HNSW.
@@ -114,6 +119,8 @@ class _Generation:
     segments: list[_Segment]  # in slot order
     dead: set[int]  # slots of articles removed or replaced since their segment was written
     next_slot: int  # above every slot any segment holds
+    next_segment: int  # the number of the next segment written: names are never used twice
+    signatures: dict[str, str]  # file signatures newer than the records' (files written again, same text)
     acronyms: dict[str, list[str]]
     acronym_counts: AcronymCounts
 
@@ -134,7 +141,7 @@ class _Generation:
             passage_vectors.append(FaissDenseIndex(s.dense, dead_passages, depth))
             lexical.append(PostingsLexicalIndex(s.postings, s.columns.passage_ids, live_passages))
             sentence_vectors.append(ArrayDenseIndex(s.columns.sentence_ids, s.sentence_vectors, live_sentences))
-        articles = LiveArticles([s.articles for s in segments], self.dead)
+        articles = LiveArticles([s.articles for s in segments], self.dead, self.signatures)
         return Index(
             articles=articles,
             signatures=articles.column("signature"),
@@ -197,8 +204,15 @@ class EmbeddedStore:
             try:
                 segments = [_segment_from(self.folder / segment) for segment in segment_names]
                 counts = AcronymCounts.from_json(json.loads((self.folder / name / ACRONYM_COUNTS).read_bytes()))
+                signatures = json.loads((self.folder / name / SIGNATURES).read_bytes())
                 return _Generation(
-                    segments, set(manifest["dead"]), int(manifest["next_slot"]), manifest["acronyms"], counts
+                    segments,
+                    set(manifest["dead"]),
+                    int(manifest["next_slot"]),
+                    int(manifest["next_segment"]),
+                    signatures,
+                    manifest["acronyms"],
+                    counts,
                 )
             except FileNotFoundError:
                 raise StaleIndex("an index file is missing") from None
@@ -237,54 +251,70 @@ class EmbeddedStore:
         refresh: Iterable[ArticleRecord] = (),
         from_scratch: bool = False,
     ) -> None:
-        entries, removed, table = list(add), set(remove), acronyms.acronyms()
-        dimension = int(spec["dimension"])
-        try:
-            previous = None if from_scratch else self._load(spec)
-        except StaleIndex:
-            previous = None
         self.folder.mkdir(parents=True, exist_ok=True)
-        segments: list[_Segment] = []
-        dead: set[int] = set()
-        next_slot = max((e.record.slot + 1 for e in entries), default=0)
-        if previous is not None:
+        with _writer_lock(self.folder):
+            self._update(spec, set(remove), list(add), acronyms, list(refresh), from_scratch)
+
+    def _update(
+        self,
+        spec: Mapping[str, Any],
+        removed: set[str],
+        entries: list[ArticleEntry],
+        acronyms: AcronymCounts,
+        refresh: list[ArticleRecord],
+        from_scratch: bool,
+    ) -> None:
+        table, dimension = acronyms.acronyms(), int(spec["dimension"])
+        new = _Generation([], set(), 0, 1, {}, table, acronyms)
+        if not from_scratch:
+            # The caller worked from the index it opened; another update since then would not fit with it.
+            previous = self._load(spec)
+            if any(entry.record.slot < previous.next_slot for entry in entries):
+                raise StaleIndex("another update changed the index meanwhile")
             index = previous.index(dimension)
-            segments, next_slot = list(previous.segments), max(next_slot, previous.next_slot)
-            refreshed = {record.doc_id: record for record in refresh}
-            added = {entry.record.doc_id for entry in entries}
-            moved = sorted((set(refreshed) | _concerned(previous, table)) - removed - added)
-            dead = previous.dead | {index.articles[d].slot for d in removed | set(moved) if d in index.articles}
-            for slot, doc_id in enumerate(moved, start=next_slot):
-                entries.append(_stored_entry(index, refreshed.get(doc_id, index.articles[doc_id]), slot))
-            next_slot += len(moved)
+            written = removed | {entry.record.doc_id for entry in entries}
+            # Articles whose lexical terms the new acronyms change move to the new segment, vectors and all.
+            moved = sorted(_concerned(previous, table) - written)
+            new.segments, new.next_segment = list(previous.segments), previous.next_segment
+            new.dead = previous.dead | {index.articles[d].slot for d in written | set(moved) if d in index.articles}
+            signatures = {**previous.signatures, **{record.doc_id: record.signature for record in refresh}}
+            new.signatures = {d: signature for d, signature in signatures.items() if d not in written}
+            new.next_slot = max([previous.next_slot, *(entry.record.slot + 1 for entry in entries)])
+            entries += [_stored_entry(index, index.articles[d], slot) for slot, d in enumerate(moved, new.next_slot)]
+        new.next_slot = max([new.next_slot, *(entry.record.slot + 1 for entry in entries)])
         if entries:
             columns = _columns_of(entries)
             dense = self._dense_index(columns.passage_ids, _stack([e.passage_vectors for e in entries], dimension))
             sentence_vectors = _stack([e.sentence_vectors for e in entries], dimension)
             postings = Postings.build(_passage_terms(entries, table))
             articles = ArticleTable.of(e.record for e in entries)
-            segments.append(self._write_segment(columns, articles, dense, sentence_vectors, postings))
-        segments, dead = self._merged(segments, dead)
-        self._write_generation(spec, _Generation(segments, dead, next_slot, table, acronyms))
+            new.segments.append(self._write_segment(new, columns, articles, dense, sentence_vectors, postings))
+        self._merge_small_and_dead(new)
+        self._write_generation(spec, new)
 
-    def _merged(self, segments: list[_Segment], dead: set[int]) -> tuple[list[_Segment], set[int]]:
-        """`segments` with the newest merged into the one before it while it is not much smaller, and those
-        more than half dead compacted; and the dead slots that remain in them."""
+    def _merge_small_and_dead(self, generation: _Generation) -> None:
+        """Merge the newest segment into the one before it while that one holds fewer than `merge_ratio`
+        times as many live passages, and compact the segments more than half dead; keep only the dead
+        slots that remain in some segment."""
+        dead = generation.dead
 
         def live(segment: _Segment) -> int:
             return int(np.count_nonzero(~np.isin(segment.columns.passage_ids >> SLOT_BITS, list(dead))))
 
-        merged = [segment for segment in segments if live(segment)]  # wholly dead ones are dropped
+        merged = [segment for segment in generation.segments if live(segment)]  # wholly dead ones are dropped
         while len(merged) >= 2 and live(merged[-2]) < self.merge_ratio * live(merged[-1]):
-            merged[-2:] = [self._merge(merged[-2:], dead)]
-        merged = [self._merge([s], dead) if 2 * live(s) < len(s.columns.passage_ids) else s for s in merged]
-        slots = np.concatenate([np.zeros(0, dtype=np.int64), *(s.articles.slots for s in merged)])
+            merged[-2:] = [self._merge(generation, merged[-2:])]
+        generation.segments = [
+            self._merge(generation, [s]) if 2 * live(s) < len(s.columns.passage_ids) else s for s in merged
+        ]
+        slots = np.concatenate([np.zeros(0, dtype=np.int64), *(s.articles.slots for s in generation.segments)])
         dead_slots = np.fromiter(dead, dtype=np.int64)
-        return merged, set(dead_slots[np.isin(dead_slots, slots)].tolist())
+        generation.dead = set(dead_slots[np.isin(dead_slots, slots)].tolist())
 
-    def _merge(self, parts: Sequence[_Segment], dead: set[int]) -> _Segment:
-        """One segment of the live rows of `parts` (consecutive segments)."""
-        dead_slots = list(dead)
+    def _merge(self, generation: _Generation, parts: Sequence[_Segment]) -> _Segment:
+        """One segment of the live rows of `parts` (consecutive segments), their records carrying the newer
+        signatures, which the generation then no longer keeps."""
+        dead_slots = list(generation.dead)
         keep_articles = [~np.isin(p.articles.slots, dead_slots) for p in parts]
         keep_sentences = [~np.isin(p.columns.sentence_ids >> SLOT_BITS, dead_slots) for p in parts]
         keep_passages = [~np.isin(p.columns.passage_ids >> SLOT_BITS, dead_slots) for p in parts]
@@ -292,6 +322,8 @@ class EmbeddedStore:
             _concat, [_select(p.columns, s, k) for p, s, k in zip(parts, keep_sentences, keep_passages, strict=True)]
         )
         articles = ArticleTable.concatenate([p.articles.select(k) for p, k in zip(parts, keep_articles, strict=True)])
+        articles = articles.with_values("signature", generation.signatures)
+        generation.signatures = {d: s for d, s in generation.signatures.items() if d not in articles}
         sentence_vectors = np.vstack([p.sentence_vectors[k] for p, k in zip(parts, keep_sentences, strict=True)])
         postings = Postings.concatenate([p.postings.select(k) for p, k in zip(parts, keep_passages, strict=True)])
         first = parts[0]
@@ -306,19 +338,26 @@ class EmbeddedStore:
             every = zip(parts, keep_passages, strict=True)
             vectors = _stack([_vectors(p.dense, p.columns.passage_ids[k]) for p, k in every], first.dense.d)
             dense = self._dense_index(columns.passage_ids, vectors)
-        return self._write_segment(columns, articles, dense, sentence_vectors, postings)
+        return self._write_segment(generation, columns, articles, dense, sentence_vectors, postings)
 
     def _write_segment(
         self,
+        generation: _Generation,
         columns: Columns,
         articles: ArticleTable,
         dense: faiss.Index,
         sentence_vectors: np.ndarray,
         postings: Postings,
     ) -> _Segment:
-        """Write a new segment folder of these rows."""
-        segment = _Segment(self._new_folder(_SEGMENT_PREFIX).name, articles, columns, dense,
-                           np.ascontiguousarray(sentence_vectors, np.float16), postings)  # fmt: skip
+        """Write a new segment folder of these rows, named from the generation's counter."""
+        numbers = [
+            generation.next_segment,
+            *(int(p.name[len(_SEGMENT_PREFIX) :]) + 1 for p in self._folders(_SEGMENT_PREFIX)),
+        ]
+        generation.next_segment = max(numbers) + 1
+        name = f"{_SEGMENT_PREFIX}{generation.next_segment - 1:06d}"
+        (self.folder / name).mkdir()
+        segment = _Segment(name, articles, columns, dense, np.ascontiguousarray(sentence_vectors, np.float16), postings)
         writers: dict[str, Callable[[BinaryIO], object]] = {
             ARTICLES: _json_writer(articles.columns()),
             VOCABULARY: _json_writer(list(postings.vocabulary)),
@@ -351,9 +390,14 @@ class EmbeddedStore:
             "segments": [segment.name for segment in generation.segments],
             "dead": sorted(generation.dead),
             "next_slot": generation.next_slot,
+            "next_segment": generation.next_segment,
             "acronyms": generation.acronyms,
         }
-        _write_folder(folder, {ACRONYM_COUNTS: _json_writer(generation.acronym_counts.to_json())}, manifest)
+        files = {
+            ACRONYM_COUNTS: _json_writer(generation.acronym_counts.to_json()),
+            SIGNATURES: _json_writer(generation.signatures),
+        }
+        _write_folder(folder, files, manifest)
         pointer = self.folder / f"{CURRENT}.tmp-{os.getpid()}"
         _write_synced(pointer, lambda handle: handle.write(folder.name.encode()))
         os.replace(pointer, self.folder / CURRENT)
@@ -603,6 +647,17 @@ def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None
         name: None if sizes[name] is None or None in found else [c for c in found if c is not None]
         for name, found in by_file.items()
     }
+
+
+@contextlib.contextmanager
+def _writer_lock(folder: Path) -> Iterator[None]:
+    """One writer at a time: a second update waits for the first (then finds the index changed)."""
+    with open(folder / LOCK, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -144,11 +144,14 @@ class MilvusStore:
             self._create(int(spec["dimension"]))
             meta = {}
         records = {k[len(_ARTICLE_PREFIX) :]: v for k, v in meta.items() if k.startswith(_ARTICLE_PREFIX)}
-        # Rows a stopped update left behind, then the rows this update is about to write, are "pending":
-        # rows of those slots are not in use, and are deleted if this update stops too.
-        self._delete_slots(meta.get(_PENDING_KEY, []))
-        pending = [entry.record.slot for entry in entries]
-        self._put_meta({_PENDING_KEY: pending})
+        live = {record["slot"] for record in records.values()}
+        old_slots = [records[doc_id]["slot"] for doc_id in removed if doc_id in records]
+        # The slots this update writes and those it deletes are "pending" until it ends. An update that
+        # stopped left some: the rows of those no article uses are deleted, and since the term counts may
+        # have stopped half-way, they are counted afresh at the end.
+        stopped = meta.get(_PENDING_KEY, [])
+        self._delete_slots(slot for slot in stopped if slot not in live)
+        self._put_meta({_PENDING_KEY: [entry.record.slot for entry in entries] + old_slots})
         added_terms = self._insert(entries, table)
         kept_slots = {r["slot"] for d, r in records.items() if d not in removed}
         relexed_terms, unlexed_terms = self._relex(meta.get(_ACRONYMS_KEY, {}), table, kept_slots)
@@ -160,10 +163,12 @@ class MilvusStore:
         self._put_meta({_COUNTS_KEY: pieces, **{f"{_ARTICLE_PREFIX}{r.doc_id}": asdict(r) for r in new_records}})
         gone = [doc_id for doc_id in removed if doc_id not in {e.record.doc_id for e in entries}]
         self._delete_meta([f"{_ARTICLE_PREFIX}{doc_id}" for doc_id in gone] + old_pieces)
-        old_slots = [records[doc_id]["slot"] for doc_id in removed if doc_id in records]
         removed_terms = self._passage_terms(old_slots)
         self._delete_slots(old_slots)
-        self._add_term_counts(added_terms + relexed_terms, removed_terms + unlexed_terms)
+        if stopped:
+            self._count_terms()
+        else:
+            self._add_term_counts(added_terms + relexed_terms, removed_terms + unlexed_terms)
         self._put_meta({_PENDING_KEY: []})
         for name in self.names.values():
             self.client.flush(name)
@@ -287,6 +292,12 @@ class MilvusStore:
                 current[row["term"]] = int(row["df"])
         counts = {term: current.get(term, 0) + added[term] - removed[term] for term in changed}
         self._write_term_counts(counts)
+
+    def _count_terms(self) -> None:
+        """Count every term afresh (after an update that stopped half-way)."""
+        self.client.delete(self.names["terms"], filter='term != ""')
+        rows = _query_all(self.client, self.names["passages"], ["lexical"])
+        self._write_term_counts(Counter(term for row in rows for term in set(row["lexical"].split())))
 
     def _write_term_counts(self, counts: Mapping[str, int]) -> None:
         rows = [{"term": t, "df": n, "dummy": [0.0, 0.0]} for t, n in counts.items() if n > 0]

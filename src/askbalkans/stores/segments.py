@@ -10,7 +10,7 @@ live passages, so an index scores as one collection of its live passages, howeve
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import faiss
@@ -122,7 +122,7 @@ class PostingsLexicalIndex:
 
 @dataclass
 class Columns:
-    """A generation's sentences and passages as arrays, rows sorted by id."""
+    """A segment's sentences and passages as arrays, rows sorted by id."""
 
     sentence_ids: np.ndarray  # int64
     starts: np.ndarray  # int64: character span in the article
@@ -181,6 +181,11 @@ class ArticleTable(Mapping[str, ArticleRecord]):
         rows = np.flatnonzero(keep).tolist()
         return ArticleTable({name: [column[r] for r in rows] for name, column in self._columns.items()})
 
+    def with_values(self, name: str, values: Mapping[str, Any]) -> ArticleTable:
+        """These records, with field `name` of those whose doc_ids `values` holds set to those values."""
+        column = [values.get(doc_id, value) for doc_id, value in zip(self, self._columns[name], strict=True)]
+        return ArticleTable({**self._columns, name: column})
+
     @classmethod
     def concatenate(cls, tables: Sequence[ArticleTable]) -> ArticleTable:
         """The records of `tables`, whose slots come one table's after the other's."""
@@ -233,6 +238,8 @@ class ColumnChunkStore:
         c = self._c
         wanted = np.asarray(ids, dtype=np.int64)
         rows = self._rows(wanted, c.passage_ids)
+        if (rows < 0).any():
+            raise KeyError(f"no passage {wanted[rows < 0][0]} in this segment")
         firsts, ends = c.first_sentences[rows], c.end_sentences[rows]
         # An article's sentences are consecutive rows: a passage's are the rows from its first sentence's.
         first_rows = self._rows((wanted >> SLOT_BITS << SLOT_BITS) + firsts, c.sentence_ids)
@@ -339,14 +346,15 @@ class SegmentedChunkStore:
 
     def passages(self, ids: Ids) -> list[Passage]:
         ids = np.asarray(ids, dtype=np.int64)
+        if self._dead and any(int(i) >> SLOT_BITS in self._dead for i in ids):
+            raise KeyError("a passage of a removed article")
         at_position: dict[int, Passage] = {}
         for segment, at in self._routing.split(ids):
             at_position.update(zip(at.tolist(), self._parts[segment].passages(ids[at]), strict=True))
         return [at_position[position] for position in range(len(ids))]
 
     def sentences(self, ids: Iterable[int]) -> dict[int, Sentence]:
-        wanted = np.fromiter((int(i) for i in ids), dtype=np.int64)
-        wanted = wanted[~np.isin(wanted >> SLOT_BITS, list(self._dead))] if self._dead else wanted
+        wanted = np.fromiter((int(i) for i in ids if int(i) >> SLOT_BITS not in self._dead), dtype=np.int64)
         found: dict[int, Sentence] = {}
         for segment, at in self._routing.split(wanted):
             found.update(self._parts[segment].sentences(wanted[at].tolist()))
@@ -354,11 +362,13 @@ class SegmentedChunkStore:
 
 
 class LiveArticles(Mapping[str, ArticleRecord]):
-    """The records of the articles in use: those of the segments' tables whose slots are not dead."""
+    """The records of the articles in use: those of the segments' tables whose slots are not dead, with the
+    newer file `signatures` of those whose files were written again with the same text."""
 
-    def __init__(self, tables: Sequence[ArticleTable], dead: set[int]):
+    def __init__(self, tables: Sequence[ArticleTable], dead: set[int], signatures: Mapping[str, str]):
         self._tables = tables
         self._dead = dead
+        self._signatures = signatures
         dead_slots = np.fromiter(dead, dtype=np.int64)
         self._live = [~np.isin(table.slots, dead_slots) for table in tables]
         self._count = sum(int(np.count_nonzero(live)) for live in self._live)
@@ -367,7 +377,8 @@ class LiveArticles(Mapping[str, ArticleRecord]):
         for table in reversed(self._tables):  # an article replaced later lives in a later segment
             record = table.get(doc_id)
             if record is not None and record.slot not in self._dead:
-                return record
+                signature = self._signatures.get(doc_id)
+                return record if signature is None else replace(record, signature=signature)
         raise KeyError(doc_id)
 
     def __iter__(self) -> Iterator[str]:
@@ -379,9 +390,10 @@ class LiveArticles(Mapping[str, ArticleRecord]):
 
     def column(self, name: str) -> dict[str, Any]:
         """One field of every record, by doc_id, without making the records."""
-        return {
+        values = {
             doc_id: value
             for table, live in zip(self._tables, self._live, strict=True)
             for doc_id, value, alive in zip(table, table.columns()[name], live.tolist(), strict=True)
             if alive
         }
+        return {**values, **self._signatures} if name == "signature" else values
