@@ -85,7 +85,11 @@ class ArrayDenseIndex:
         return self._ids[best], similarities[best].astype(np.float32)
 
     def vectors(self, ids: Ids) -> np.ndarray:
-        return self._vectors[np.searchsorted(self._ids, np.asarray(ids, dtype=np.int64))].astype(np.float32)
+        wanted = np.asarray(ids, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(self._ids, wanted), max(len(self._ids) - 1, 0))
+        if len(wanted) and (not len(self._ids) or (self._ids[rows] != wanted).any()):
+            raise KeyError("an id this segment does not hold")
+        return self._vectors[rows].astype(np.float32)
 
     def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
         return self.vectors(ids) @ query
