@@ -83,3 +83,10 @@ def test_parts_scored_under_their_summed_statistics_score_as_one_collection_of_t
         rows, top = parts[1].top(query, 5, statistics=statistics, live=live[1])
         assert live[1][rows].all()
         np.testing.assert_allclose(top, parts[1].scores_of(query, rows, statistics=statistics), rtol=1e-6)
+
+
+def test_the_rows_holding_every_term(documents):
+    postings = Postings.build(documents)
+    for query in (["kfor"], ["kosovo", "serbia"], ["kosovo", "unknownword"], []):
+        expected = [row for row, document in enumerate(documents) if query and set(query) <= set(document)]
+        assert postings.rows_with_all(query).tolist() == expected

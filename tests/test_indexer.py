@@ -196,15 +196,19 @@ def acronyms_follow_the_articles(store_of, settings, embedder, tagger):
     def matching(index, terms):
         return {passage.doc_id for passage in index.chunks.passages(index.lexical.search(terms, 100)[0])}
 
+    (settings.corpus_dir / "patrols.txt").write_text("Patrols\n\nThe Kosovo Force patrols the north.\n")
     before = opened()
-    assert "kfor" not in before.acronyms and matching(before, ["forc"]) == set()
+    assert "kfor" not in before.acronyms and matching(before, ["forc"]) == {"patrols"}
+    assert matching(before, ["kfor"]) == {"kfor"}
     (settings.corpus_dir / "force.txt").write_text("The Kosovo Force\n\nThe Kosovo Force (KFOR) is led by NATO.\n")
     added = opened()
     assert added.acronyms["kfor"] == ["kosovo", "forc"]
-    assert matching(added, ["forc"]) == {"kfor", "force"}  # the older article says only "KFOR"
+    assert matching(added, ["forc"]) == {"kfor", "force", "patrols"}  # the older "kfor" says only "KFOR"
+    assert matching(added, ["kfor"]) == {"kfor", "force", "patrols"}  # "patrols" spells it out
     (settings.corpus_dir / "force.txt").unlink()
     removed = opened()
-    assert "kfor" not in removed.acronyms and matching(removed, ["forc"]) == set()
+    assert "kfor" not in removed.acronyms and matching(removed, ["forc"]) == {"patrols"}
+    assert matching(removed, ["kfor"]) == {"kfor"}
     assert removed.acronym_counts == before.acronym_counts
     return added
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, reduce
 
 import numpy as np
 
@@ -135,11 +135,12 @@ class Postings:
             lengths=np.concatenate([np.zeros(0, np.float32), *(p.lengths for p in parts)]),
         )
 
-    def rows_with(self, terms: Sequence[str]) -> np.ndarray:
-        """The rows that hold any of `terms`, ascending."""
-        columns = [self.vocabulary[term] for term in terms if term in self.vocabulary]
-        found = [self.rows[self.starts[c] : self.starts[c + 1]] for c in columns]
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    def rows_with_all(self, terms: Sequence[str]) -> np.ndarray:
+        """The rows that hold every one of `terms`, ascending."""
+        if not terms or any(term not in self.vocabulary for term in terms):
+            return np.zeros(0, dtype=np.int64)
+        found = [self.rows[self.starts[c] : self.starts[c + 1]] for c in (self.vocabulary[t] for t in terms)]
+        return reduce(np.intersect1d, found).astype(np.int64)
 
     def document_frequencies(self, terms: Sequence[str], live: np.ndarray | None = None) -> np.ndarray:
         """In how many documents (of those the mask `live` marks, all by default) each of `terms` occurs."""

@@ -152,7 +152,7 @@ class Store(Protocol):
         (the same text and slot; a new file signature). `from_scratch`: drop everything stored first (a
         rebuild). Passages are matched lexically by `text.lexical_terms` under `acronyms.acronyms()`;
         where those differ from the stored ones, the terms of the passages they concern (see
-        `acronym_words`) are recomputed."""
+        `acronym_term_groups`) are recomputed."""
         ...
 
     def open(self, spec: Mapping[str, Any]) -> Index:
@@ -161,13 +161,15 @@ class Store(Protocol):
         ...
 
 
-def acronym_words(old: Mapping[str, list[str]], new: Mapping[str, list[str]]) -> list[str]:
-    """The terms a passage must hold for its lexical terms to change when the acronyms `old` become `new`:
-    each changed acronym and the first term of what it stood for or now stands for (`text.with_acronyms`
-    adds an acronym's expansion where the acronym is, and the acronym where its whole expansion is)."""
-    changed = {acronym for acronym in old.keys() | new.keys() if old.get(acronym) != new.get(acronym)}
-    words = changed | {table[a][0] for table in (old, new) for a in changed if table.get(a)}
-    return sorted(words)
+def acronym_term_groups(old: Mapping[str, list[str]], new: Mapping[str, list[str]]) -> list[list[str]]:
+    """Groups of terms such that a passage's lexical terms change, when the acronyms `old` become `new`,
+    only if it holds every term of some group: for each changed acronym, the acronym itself, what it stood
+    for, and what it now stands for (`text.with_acronyms` adds an acronym's expansion where the acronym is,
+    and the acronym where its whole expansion is)."""
+    changed = sorted(acronym for acronym in old.keys() | new.keys() if old.get(acronym) != new.get(acronym))
+    groups = [[acronym] for acronym in changed]
+    groups += [list(table[acronym]) for acronym in changed for table in (old, new) if table.get(acronym)]
+    return groups
 
 
 def describe_mismatch(found: Mapping[str, Any], expected: Mapping[str, Any]) -> str:

@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import mmap
 import os
 import shutil
@@ -50,7 +51,7 @@ from askbalkans.stores import (
     ArticleRecord,
     Index,
     StaleIndex,
-    acronym_words,
+    acronym_term_groups,
     chunk_id,
     describe_mismatch,
 )
@@ -96,6 +97,9 @@ HNSW_ABOVE = 200_000
 HNSW_NEIGHBOURS = 32
 HNSW_BUILD_DEPTH = 160  # efConstruction
 HNSW_SEARCH_DEPTH = 2048  # efSearch
+
+
+log = logging.getLogger(__name__)
 
 
 class _GenerationGone(Exception):
@@ -275,6 +279,8 @@ class EmbeddedStore:
             written = removed | {entry.record.doc_id for entry in entries}
             # Articles whose lexical terms the new acronyms change move to the new segment, vectors and all.
             moved = sorted(_concerned(previous, table) - written)
+            if moved:
+                log.info("moving %d articles whose lexical terms the new acronyms change", len(moved))
             new.segments, new.next_segment = list(previous.segments), previous.next_segment
             new.dead = previous.dead | {index.articles[d].slot for d in written | set(moved) if d in index.articles}
             signatures = {**previous.signatures, **{record.doc_id: record.signature for record in refresh}}
@@ -429,10 +435,11 @@ class EmbeddedStore:
 
 def _concerned(generation: _Generation, acronyms: Mapping[str, list[str]]) -> set[str]:
     """The live articles with a passage whose lexical terms change when the acronyms become `acronyms`."""
-    words = acronym_words(generation.acronyms, acronyms)
+    groups = acronym_term_groups(generation.acronyms, acronyms)
     found: set[str] = set()
-    for segment in generation.segments if words else ():
-        slots = np.unique(segment.columns.passage_ids[segment.postings.rows_with(words)] >> SLOT_BITS)
+    for segment in generation.segments if groups else ():
+        rows = np.unique(np.concatenate([segment.postings.rows_with_all(group) for group in groups]))
+        slots = np.unique(segment.columns.passage_ids[rows] >> SLOT_BITS)
         found.update(segment.articles.doc_id_at(int(slot)) for slot in slots if int(slot) not in generation.dead)
     return found
 

@@ -42,7 +42,7 @@ from askbalkans.stores import (
     Ids,
     Index,
     StaleIndex,
-    acronym_words,
+    acronym_term_groups,
     chunk_id,
     describe_mismatch,
     slot_of,
@@ -57,6 +57,7 @@ BM25_B = 0.75
 _BATCH = 500
 _TEXT_CHARS = 65_535
 _CACHE_ROWS = 20_000
+_GROUPS_PER_QUERY = 50  # of acronym terms, in one filter expression (Milvus bounds their length)
 _SPEC_KEY, _ACRONYMS_KEY, _ARTICLE_PREFIX, _PENDING_KEY = "spec", "acronyms", "article:", "pending"
 _COUNTS_KEY = "acronym_counts"  # -> the keys of the pieces that hold the acronym counts' JSON, in order
 _COUNTS_PIECE_PREFIX = "acronym_counts:"
@@ -312,12 +313,19 @@ class MilvusStore:
     ) -> tuple[Counter[str], Counter[str]]:
         """Rewrite the lexical terms of the passages of `slots` that the change of acronyms from `old` to
         `new` concerns; the passage counts of their new terms and of their old ones."""
-        words = acronym_words(old, new)
-        if not words or not slots:
+        groups = acronym_term_groups(old, new)
+        if not groups or not slots:
             return Counter(), Counter()
         fields = ["id", "slot", "number", "first_sentence", "end_sentence", "doc_id", "text", "lexical", "dense"]
-        concerned = f'TEXT_MATCH(lexical, "{" ".join(words)}")'  # any of the words
-        rows = [r for r in _query_all(self.client, self.names["passages"], fields, concerned) if r["slot"] in slots]
+        by_id: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(groups), _GROUPS_PER_QUERY):
+            # Every term of some group (TEXT_MATCH with one term: the passages that hold it).
+            concerned = " or ".join(
+                "(" + " and ".join(f'TEXT_MATCH(lexical, "{term}")' for term in group) + ")"
+                for group in groups[start : start + _GROUPS_PER_QUERY]
+            )
+            by_id.update((r["id"], r) for r in _query_all(self.client, self.names["passages"], fields, concerned))
+        rows = [row for row in by_id.values() if row["slot"] in slots]
         old_terms = Counter(term for row in rows for term in set(row["lexical"].split()))
         titles = {
             value["slot"]: value["title"] for key, value in self._meta().items() if key.startswith(_ARTICLE_PREFIX)
