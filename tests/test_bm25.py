@@ -90,3 +90,12 @@ def test_the_rows_holding_every_term(documents):
     for query in (["kfor"], ["kosovo", "serbia"], ["kosovo", "unknownword"], []):
         expected = [row for row, document in enumerate(documents) if query and set(query) <= set(document)]
         assert postings.rows_with_all(query).tolist() == expected
+
+
+def test_terms_whose_documents_are_all_dropped_leave_the_vocabulary():
+    postings = Postings.build([["kfor", "troop"], ["envoy", "troop"]])
+    kept = Postings.concatenate([postings.select(np.array([False, True]))])
+    assert set(kept.vocabulary) == {"envoy", "troop"}
+    np.testing.assert_allclose(
+        kept.scores(["troop", "envoy"]), Postings.build([["envoy", "troop"]]).scores(["troop", "envoy"])
+    )

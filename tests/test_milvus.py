@@ -105,6 +105,32 @@ def test_acronyms_follow_the_articles(milvus_store, small_settings, embedder, ta
     acronyms_follow_the_articles(lambda: milvus_store, small_settings, embedder, tagger)
 
 
+def test_an_update_stopped_after_the_switch_keeps_the_new_rows(
+    milvus_store, corpus_copy, embedder, seeds_assistant, monkeypatch
+):
+    def assistant() -> Assistant:
+        return Assistant(corpus_dir=corpus_copy, store=milvus_store, embedder=embedder, tagger=seeds_assistant.tagger)
+
+    assistant()
+    article = corpus_copy / "003_911e190891696f57.txt"
+    article.write_text(article.read_text("utf-8") + "\nRutte will return in 2031.\n", "utf-8")
+
+    def cut_after_the_switch(self, slots):
+        raise KeyboardInterrupt("power cut")  # the records name the new rows; the old ones are not deleted yet
+
+    monkeypatch.setattr(MilvusStore, "_passage_terms", cut_after_the_switch)
+    with pytest.raises(KeyboardInterrupt):
+        assistant()
+    monkeypatch.undo()
+    (corpus_copy / "bridge.md").write_text("# Ibar bridge\n\nThe Ibar bridge reopened in 2031.\n", "utf-8")
+    again = assistant()  # its update cleans up after the stopped one
+    assert again.report.added == ("bridge",) and not again.report.changed
+    assert "2031" in again.ask("When will Rutte return?").text
+    slot = again.index.articles["003_911e190891696f57"].slot
+    rows = milvus_store.client.query(milvus_store.names["passages"], filter='doc_id == "003_911e190891696f57"')
+    assert {row["slot"] for row in rows} == {slot}  # the old rows are gone, the new ones kept
+
+
 def test_a_server_that_is_down_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot reach the Milvus server at http://127.0.0.1:"):
         MilvusStore(f"http://127.0.0.1:{free_port()}", "nowhere")

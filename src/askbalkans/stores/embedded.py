@@ -384,7 +384,6 @@ class EmbeddedStore:
         else:
             graph = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             graph.hnsw.efConstruction = HNSW_BUILD_DEPTH
-            graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
             dense = faiss.IndexIDMap2(graph)
         _add(dense, ids, vectors)
         return dense
