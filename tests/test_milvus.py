@@ -70,15 +70,22 @@ def test_only_changed_articles_are_rewritten_and_removed_ones_are_never_cited(
     assert rows == []
 
 
+def indexed_then_changed(store, corpus, embedder, tagger):
+    """Index `corpus` in `store`, then change one article; a function that opens the assistant again."""
+
+    def assistant() -> Assistant:
+        return Assistant(corpus_dir=corpus, store=store, embedder=embedder, tagger=tagger)
+
+    assistant()
+    article = corpus / "003_911e190891696f57.txt"
+    article.write_text(article.read_text("utf-8") + "\nRutte will return in 2031.\n", "utf-8")
+    return assistant
+
+
 def test_an_update_stopped_half_way_leaves_the_index_usable(
     milvus_store, corpus_copy, embedder, seeds_assistant, monkeypatch
 ):
-    def assistant() -> Assistant:
-        return Assistant(corpus_dir=corpus_copy, store=milvus_store, embedder=embedder, tagger=seeds_assistant.tagger)
-
-    assistant()
-    article = corpus_copy / "003_911e190891696f57.txt"
-    article.write_text(article.read_text("utf-8") + "\nRutte will return in 2031.\n", "utf-8")
+    assistant = indexed_then_changed(milvus_store, corpus_copy, embedder, seeds_assistant.tagger)
 
     put_meta = MilvusStore._put_meta
 
@@ -108,12 +115,7 @@ def test_acronyms_follow_the_articles(milvus_store, small_settings, embedder, ta
 def test_an_update_stopped_after_the_switch_keeps_the_new_rows(
     milvus_store, corpus_copy, embedder, seeds_assistant, monkeypatch
 ):
-    def assistant() -> Assistant:
-        return Assistant(corpus_dir=corpus_copy, store=milvus_store, embedder=embedder, tagger=seeds_assistant.tagger)
-
-    assistant()
-    article = corpus_copy / "003_911e190891696f57.txt"
-    article.write_text(article.read_text("utf-8") + "\nRutte will return in 2031.\n", "utf-8")
+    assistant = indexed_then_changed(milvus_store, corpus_copy, embedder, seeds_assistant.tagger)
 
     def cut_after_the_switch(self, slots):
         raise KeyboardInterrupt("power cut")  # the records name the new rows; the old ones are not deleted yet
