@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test index eval squad clean
+.PHONY: setup run test index eval squad reader weights clean
 
 setup: $(INSTALLED)
 
@@ -43,6 +43,16 @@ eval: setup
 
 squad: setup
 	$(BIN)/askbalkans eval --squad ../shared/benchmarks/squad-dev-v1.1.json --json eval/cache/squad-report.json --plot eval/squad-report.png
+	$(BIN)/askbalkans eval --squad ../shared/benchmarks/squad-dev-v1.1.json --part unanswerable --json eval/cache/squad-unanswerable-report.json
+
+# Train the reader (src/askbalkans/reader.safetensors, reader.json; about 35 minutes on 2 cores), then refit
+# the weights that depend on it (weights.json).
+reader: setup
+	$(BIN)/python eval/train_reader.py
+	$(MAKE) weights
+
+weights: setup
+	$(BIN)/python eval/fit_weights.py ../shared/benchmarks/squad-dev-v1.1.json --write
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* index/seg-* eval/cache

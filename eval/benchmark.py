@@ -44,7 +44,6 @@ def main() -> None:
     from askbalkans import Assistant
     from askbalkans.embedding import SentenceTransformerEmbedder
     from askbalkans.evaluation.datasets import load_gold
-    from askbalkans.evaluation.metrics import percentile
 
     SentenceTransformerEmbedder()
     print(f"import and model load: {time.perf_counter() - started:.2f} s")
@@ -62,18 +61,7 @@ def main() -> None:
         print(f"start with a built index, model load included: {time.perf_counter() - started:.2f} s")
 
         questions = [q.question for q in load_gold(args.gold)]
-        assistant.ask(questions[0])
-        latencies = []
-        for _ in range(args.repeat):
-            for question in questions:
-                started = time.perf_counter()
-                assistant.ask(question)
-                latencies.append((time.perf_counter() - started) * 1000)
-        print(
-            f"warm latency over {len(latencies)} questions: p50 {percentile(latencies, 0.5):.1f} ms, "
-            f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms, "
-            f"mean {statistics.fmean(latencies):.1f} ms"
-        )
+        warm_latency(args.corpus, Path(index_dir), questions, args.repeat)
 
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -92,6 +80,63 @@ def main() -> None:
                     f"app.py cold start ({label}): port answers after {port_open:.2f} s, chat page after "
                     f"{page:.2f} s, first answer after {answer:.2f} s"
                 )
+
+
+class TimedReader:
+    """A sentence reader that adds up the time its inner reader takes (the reader's own share)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.seconds = 0.0
+
+    def read(self, question, candidates):
+        started = time.perf_counter()
+        try:
+            return self.inner.read(question, candidates)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def warm_latency(corpus: Path, index_dir: Path, questions: list[str], repeat: int) -> None:
+    """Warm latency per question of the pipeline without the reader (as before issue 16) and with it, in
+    int8 and fp32, measured back to back: each round asks every question of each pipeline in turn."""
+    from dataclasses import replace
+
+    from askbalkans import Assistant, Settings
+    from askbalkans.evaluation.metrics import percentile
+
+    base = Settings.from_env()
+    pipelines = {
+        "scorer alone (reader none)": replace(base, reader="none"),
+        "reader int8": replace(base, reader="int8"),
+        "reader fp32": replace(base, reader="fp32"),
+    }
+    assistants, timers = {}, {}
+    for name, settings in pipelines.items():
+        assistants[name] = Assistant(corpus_dir=corpus, index_dir=index_dir, settings=settings)
+        composer = assistants[name].reader
+        if getattr(composer, "sentence_reader", None) is not None:
+            timers[name] = composer.sentence_reader = TimedReader(composer.sentence_reader)
+        assistants[name].ask(questions[0])
+    latencies: dict[str, list[float]] = {name: [] for name in pipelines}
+    reading: dict[str, list[float]] = {name: [] for name in pipelines}
+    for _ in range(repeat):
+        for name, assistant in assistants.items():
+            timer = timers.get(name)
+            for question in questions:
+                before = timer.seconds if timer else 0.0
+                started = time.perf_counter()
+                assistant.ask(question)
+                latencies[name].append((time.perf_counter() - started) * 1000)
+                reading[name].append(((timer.seconds if timer else 0.0) - before) * 1000)
+    baseline = percentile(latencies["scorer alone (reader none)"], 0.5)
+    for name, values in latencies.items():
+        print(
+            f"warm latency, {name}, over {len(values)} questions: p50 {percentile(values, 0.5):.1f} ms "
+            f"({percentile(values, 0.5) / baseline:.2f}x the scorer alone), p95 {percentile(values, 0.95):.1f} ms, "
+            f"max {max(values):.1f} ms, mean {statistics.fmean(values):.1f} ms; the reader's own share: p50 "
+            f"{percentile(reading[name], 0.5):.1f} ms, {sum(reading[name]) / sum(values):.0%} of the total"
+        )
 
 
 def incremental(squad: Path, work: Path, paragraphs: int = 2000, rounds: int = 5) -> None:

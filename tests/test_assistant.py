@@ -100,8 +100,20 @@ def test_every_quoted_sentence_is_verbatim_from_the_article_it_cites(seeds_assis
     assert quoted > len(questions)
 
 
-def test_sources_that_disagree_are_all_quoted(seeds_assistant):
-    answer = seeds_assistant.ask("How many troops serve in KFOR?")
+# Only the articles' own noun is matched yet (issue 16 stays open); strict, so that a fix shows.
+OTHER_WORDING = pytest.mark.xfail(strict=True, reason="the counted noun is matched as written (issue 16)")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many troops serve in KFOR?",
+        pytest.param("How many soldiers serve in KFOR?", marks=OTHER_WORDING),
+        pytest.param("How large is the KFOR peacekeeping force?", marks=OTHER_WORDING),
+    ],
+)
+def test_sources_that_disagree_are_all_quoted_however_the_question_is_worded(seeds_assistant, question):
+    answer = seeds_assistant.ask(question)
     assert answer.sources_differ
     assert answer.text.startswith("The sources differ")
     figures = [figure for figure in ("4,636", "4,700", "4,600") if figure in answer.text]

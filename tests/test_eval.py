@@ -7,7 +7,7 @@ import json
 import pytest
 
 from askbalkans.cli import main
-from askbalkans.evaluation.datasets import GoldQuestion, load_gold, load_squad, sample
+from askbalkans.evaluation.datasets import GoldQuestion, load_gold, load_squad, sample, squad_split
 from askbalkans.evaluation.metrics import (
     Record,
     aggregate,
@@ -17,6 +17,8 @@ from askbalkans.evaluation.metrics import (
     percentile,
     recall_at,
     score_record,
+    span_exact_match,
+    span_f1,
 )
 from conftest import PROJECT_ROOT, SHARED
 
@@ -47,6 +49,28 @@ def test_answer_matching_folds_case_accents_whitespace_and_dashes():
     assert contains_answer("the 1998–1999 conflict", ["1998-1999"])
     assert not contains_answer("the 1998 conflict", ["1999"])
     assert not contains_answer("anything", [""])
+
+
+def test_span_metrics_use_squads_normalisation():
+    assert span_exact_match("The Denver Broncos!", ["Denver Broncos"])
+    assert not span_exact_match("Broncos", ["Denver Broncos"])
+    assert span_f1("Broncos", ["Denver Broncos"]) == pytest.approx(2 / 3)
+    assert span_f1("the Broncos of Denver", ["Panthers", "Denver Broncos"]) == pytest.approx(0.8)
+    assert span_f1("", ["Denver Broncos"]) == 0.0
+
+
+def test_squad_holds_out_every_third_article_by_title():
+    training, held_out = squad_split(SQUAD)
+    titles = sorted(entry["title"] for entry in training + held_out)
+    assert [entry["title"] for entry in held_out] == titles[::3] and len(training) == 32
+    corpus, questions = load_squad(SQUAD, "held-out")
+    assert (len(corpus.articles), len(questions)) == (620, 3055)
+    assert all(q.answerable and q.doc_ids[0] in {a.doc_id for a in corpus.articles} for q in questions)
+    # The same questions over the training articles alone: none of them is answered there.
+    corpus, unanswerable = load_squad(SQUAD, "unanswerable")
+    assert len(corpus.articles) == 1447 and [q.id for q in unanswerable] == [q.id for q in questions]
+    assert not any(q.answerable or q.doc_ids for q in unanswerable)
+    assert not {a.doc_id.split("#")[0] for a in corpus.articles} & {e["title"] for e in held_out}
 
 
 def test_retrieval_metrics():

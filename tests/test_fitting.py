@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 
 from askbalkans.evaluation.fitting import (
+    CalibrationSet,
     CandidateEvidence,
+    calibration_paragraph,
     fit_conditional_logit,
     fit_logistic,
-    held_out,
+    fit_reader_confidence,
     threshold_for,
 )
 from askbalkans.scoring import EVIDENCE
@@ -39,10 +41,33 @@ def test_the_threshold_abstains_on_at_most_the_allowed_share():
     assert threshold == pytest.approx(0.09)
 
 
-def test_the_held_out_quarter_is_fixed_and_about_a_quarter():
+def test_the_calibration_quarter_is_fixed_and_about_a_quarter():
     ids = [f"Article#{n}" for n in range(2000)]
-    share = np.mean([held_out(i) for i in ids])
-    assert 0.2 < share < 0.3 and [held_out(i) for i in ids] == [held_out(i) for i in ids]
+    share = np.mean([calibration_paragraph(i) for i in ids])
+    assert 0.2 < share < 0.3 and [calibration_paragraph(i) for i in ids] == [calibration_paragraph(i) for i in ids]
+
+
+def synthetic_calibration_set(rng: np.random.Generator, size: int) -> CalibrationSet:
+    """Answerable questions have higher logits and rarely lack the asked type; a few do (tagger misses)."""
+    answerable = rng.random(size) < 0.5
+    logits = np.where(answerable, rng.normal(3.0, 2.0, size), rng.normal(-1.0, 2.0, size))
+    scorer_logits = np.where(answerable, rng.normal(1.0, 1.0, size), rng.normal(-1.0, 1.0, size))
+    lacks_type = rng.random(size) < np.where(answerable, 0.05, 0.5)
+    return CalibrationSet(logits, scorer_logits, lacks_type, answerable)
+
+
+def test_the_reader_calibration_penalises_a_missing_type_and_keeps_the_answerable_budget():
+    rng = np.random.default_rng(2)
+    sets = [synthetic_calibration_set(rng, 2000), synthetic_calibration_set(rng, 300)]
+    calibration, threshold = fit_reader_confidence(sets, 0.03)
+    assert calibration.scale > 0 and calibration.scorer_scale > 0 and calibration.missing_type_penalty > 1.0
+    for calibrated in sets:
+        confidence = calibrated.confidence(calibration)
+        assert np.mean(confidence[calibrated.answerable] < threshold) <= 0.03
+        # A soft penalty: a confident reader still answers a question whose type the tagger missed.
+        missed = calibrated.answerable & calibrated.lacks_type
+        assert np.mean(confidence[missed] >= threshold) > 0.5
+        assert np.mean(confidence[~calibrated.answerable] < threshold) > 0.4
 
 
 @pytest.mark.e2e

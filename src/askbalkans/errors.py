@@ -15,3 +15,7 @@ class CorpusError(AskBalkansError, FileNotFoundError):
 
 class StoreError(AskBalkansError):
     """The index store cannot be reached or used (for example a Milvus server that is down)."""
+
+
+class ReaderError(AskBalkansError):
+    """The trained reader's files are missing, corrupt or do not match the installed base model."""

@@ -131,6 +131,10 @@ CHANGE_VERBS = _words(
     expanded expand shrank shrunk up down"""
 )
 
+# "How large is the force?" is answered by a count of its members ("4,600 troops").
+FORCES = _words("force forces mission contingent army presence deployment garrison battalion brigade")
+MEMBERS_OF_A_FORCE = ("troops", "soldiers", "personnel", "peacekeepers")
+
 # A count of these is tagged as a date ("Ten days after", "the 78-day campaign"), and answers "how many".
 TIME_UNITS = _words(
     "second seconds minute minutes hour hours day days week weeks month months year years decade decades"

@@ -20,6 +20,8 @@ from askbalkans.lexicon import (
     CHANGE_BEFORE_NUMBER,
     CHANGE_VERBS,
     CLAUSE_OPENERS,
+    FORCES,
+    MEMBERS_OF_A_FORCE,
     NUMBER_WORDS,
     STOPWORDS,
     TIME_UNITS,
@@ -37,6 +39,7 @@ _NAME_TYPES = {"person", "place", "name"}
 
 _CUE = re.compile("|".join(f"(?P<{kind}>\\b(?:{pattern})\\b)" for kind, pattern in ANSWER_TYPE_CUES))
 _COUNTING = re.compile(r"\bhow (many|much)\b", re.IGNORECASE)
+_SIZE = re.compile(r"\bhow (large|big|strong)\b", re.IGNORECASE)  # "How large is the force": its head noun
 YEAR_IN = re.compile(r"\b(1[0-9]|20)\d\d\b")
 AGE_IN = re.compile(r"\b(old|aged?)\b")
 
@@ -79,19 +82,20 @@ def analyse(question: str, tagged: Tagged | None = None) -> QuestionAnalysis:
 
 
 def _counted_noun(question: str, tagged: Tagged | None) -> str:
-    """The last noun of the run of nouns after "how many" ("How many police officers ..." -> "officers")."""
+    """The last noun of the run of nouns after "how many" ("How many police officers ..." -> "officers"),
+    or of the first run of nouns after "how large" ("How large is the peacekeeping force" -> "force")."""
     counting = _COUNTING.search(question)
-    if not counting:
+    cue = counting or _SIZE.search(question)
+    if cue is None:
         return ""
-    following = [t for t in tagged.tokens if t.start >= counting.end()] if tagged else []
     if not tagged:  # without tagging: the word after "how many", unless it is a question word
-        word = question[counting.end() :].split()[:1]
+        word = question[cue.end() :].split()[:1] if counting else []
         return word[0].strip("?,.") if word and word[0].lower() not in STOPWORDS else ""
     run = []
-    for token in following:
+    for token in (t for t in tagged.tokens if t.start >= cue.end()):
         if token.noun:
             run.append(token.text)
-        elif run or token.verb:
+        elif run or (token.verb and counting):
             break
     return run[-1] if run else ""
 
@@ -137,7 +141,9 @@ class AnswerFinder:
             return False
         inside = re.findall(r"[^\W\d_]+", sentence[span.start : span.end])  # "Ten days", "78-day"
         following = inside + re.findall(r"[^\W\d_]+", sentence[span.end :])[:FIGURE_WINDOW]
-        return any(self.similarity(noun, word) >= SAME_NOUN_SIMILARITY for word in following)
+        # A force is counted in the people who serve in it: "a force of 4,600 troops".
+        nouns = [noun, *MEMBERS_OF_A_FORCE] if fold(noun) in FORCES else [noun]
+        return any(self.similarity(n, word) >= SAME_NOUN_SIMILARITY for n in nouns for word in following)
 
     def count_values(self, noun: str, sentence: str, spans: Sequence[Span]) -> frozenset[str]:
         """The figures of `sentence` that count `noun`, as digits ("4636") or number words."""

@@ -62,8 +62,10 @@ def weight_vector(weights: Mapping[str, float], setting: str) -> np.ndarray:
 class ScoredSentence:
     sentence_id: int
     passage_id: int  # the best-ranked retrieved passage that holds it
-    score: float  # weighted evidence, logit units
+    score: float  # weighted evidence, logit units (with the first stage, the reader's ranking score once read)
     evidence: Evidence
+    answer_span: tuple[int, int] | None = None  # where the reader found the answer in the sentence
+    reader_logit: float | None = None  # the reader's own logit that the sentence answers the question
 
 
 class Confidence:
@@ -74,8 +76,10 @@ class Confidence:
         self.bias = bias
 
     def __call__(self, evidence: Evidence) -> float:
-        z = self.bias + float(evidence.vector() @ self.weights)
-        return 1.0 / (1.0 + math.exp(-z))
+        return 1.0 / (1.0 + math.exp(-self.logit(evidence)))
+
+    def logit(self, evidence: Evidence) -> float:
+        return self.bias + float(evidence.vector() @ self.weights)
 
 
 class SentenceScorer:

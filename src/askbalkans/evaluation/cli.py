@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from askbalkans.config import PROJECT_ROOT, Settings
+from askbalkans.config import PROJECT_ROOT, SQUAD_PARTS, Settings
 
 DEFAULT_CACHE = PROJECT_ROOT / "eval" / "cache"
 
@@ -18,6 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", help="--gold: only the questions of this split (tune or test)")
     parser.add_argument("--corpus", type=Path, help="articles folder for --gold (default: seeds/)")
     parser.add_argument("--index", type=Path, help="index folder for --gold (default: index/)")
+    parser.add_argument(
+        "--part",
+        choices=SQUAD_PARTS,
+        default="held-out",
+        help="--squad: held-out (its held-out articles, the default), unanswerable (the held-out questions over "
+        "the training articles alone) or all",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="--squad: index cache (default eval/cache/)")
     parser.add_argument("--k", type=int, default=5, help="k of Recall@k (default 5)")
     parser.add_argument("--limit", type=int, help="--squad: evaluate this many questions, sampled")
@@ -34,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     if args.squad:
-        assistant, questions = squad_assistant(args.squad, settings, args.cache)
+        assistant, questions = squad_assistant(args.squad, settings, args.cache, part=args.part)
         questions = sample(questions, args.limit, args.seed)
-        source = f"SQuAD file {args.squad}"
+        source = f"SQuAD file {args.squad} ({args.part})"
     else:
         assistant = Assistant(corpus_dir=args.corpus, index_dir=args.index, settings=settings)
         questions = load_gold(args.gold, args.split)

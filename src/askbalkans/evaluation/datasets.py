@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from askbalkans.config import SQUAD_PARTS
 from askbalkans.corpus import Corpus, make_article
 
 
@@ -45,20 +46,48 @@ def load_gold(path: Path, split: str | None = None) -> list[GoldQuestion]:
     return questions
 
 
-def load_squad(path: Path) -> tuple[Corpus, list[GoldQuestion]]:
-    """One article per paragraph (id `<title>#<paragraph index from 0>`) and the questions on them."""
-    data = json.loads(Path(path).read_text("utf-8"))["data"]
-    articles, questions = [], []
-    for entry in data:
-        title = entry["title"].replace("_", " ")
+def load_squad(path: Path, part: str = "all") -> tuple[Corpus, list[GoldQuestion]]:
+    """One article per paragraph (id `<title>#<paragraph index from 0>`) and the questions on them.
+
+    `part`: "all" the whole file; "held-out" the held-out articles' paragraphs and questions (squad_split);
+    "unanswerable" the training articles' paragraphs, asked the held-out questions, which none of them
+    answers; "training" the training articles and their questions (for fitting)."""
+    if part not in SQUAD_PARTS:
+        raise ValueError(f"part must be one of {', '.join(SQUAD_PARTS)}, got {part!r}")
+    if part == "all":
+        corpus_entries = question_entries = json.loads(Path(path).read_text("utf-8"))["data"]
+    else:
+        training, held_out = squad_split(path)
+        corpus_entries = held_out if part == "held-out" else training
+        question_entries = training if part == "training" else held_out
+    articles = [
+        make_article(f"{entry['title']}#{number}", paragraph["context"], title=entry["title"].replace("_", " "))
+        for entry in corpus_entries
+        for number, paragraph in enumerate(entry["paragraphs"])
+    ]
+    questions = []
+    for entry in question_entries:
         for number, paragraph in enumerate(entry["paragraphs"]):
-            doc_id = f"{entry['title']}#{number}"
-            articles.append(make_article(doc_id, paragraph["context"], title=title))
             for qa in paragraph["qas"]:
-                impossible = qa.get("is_impossible", False)
-                answers = [] if impossible else list(dict.fromkeys(a["text"] for a in qa["answers"]))
-                questions.append(GoldQuestion(qa["id"], qa["question"], answers, [] if impossible else [doc_id]))
+                answerable = part != "unanswerable" and not qa.get("is_impossible", False)
+                answers = list(dict.fromkeys(a["text"] for a in qa["answers"])) if answerable else []
+                doc_ids = [f"{entry['title']}#{number}"] if answerable else []
+                questions.append(GoldQuestion(qa["id"], qa["question"], answers, doc_ids))
     return Corpus(tuple(articles)), questions
+
+
+SQUAD_HELD_OUT_EVERY = 3  # sorted by title, the articles at positions 0, 3, 6, ... are held out
+
+
+def squad_split(path: Path) -> tuple[list[dict], list[dict]]:
+    """SQuAD's articles (its "data" entries) for training and held out (shared/benchmarks/README.md).
+
+    Sorted by title, the articles at positions 0, 3, 6, ... are held out: evaluation only, never trained,
+    fitted or tuned on; the others may be."""
+    data = sorted(json.loads(Path(path).read_text("utf-8"))["data"], key=lambda entry: entry["title"])
+    held_out = [entry for number, entry in enumerate(data) if number % SQUAD_HELD_OUT_EVERY == 0]
+    training = [entry for number, entry in enumerate(data) if number % SQUAD_HELD_OUT_EVERY]
+    return training, held_out
 
 
 def sample(questions: list[GoldQuestion], limit: int | None, seed: int) -> list[GoldQuestion]:

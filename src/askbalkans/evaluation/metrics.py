@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import statistics
+import string
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from askbalkans.text import fold
 
+_PUNCTUATION = frozenset(string.punctuation)
 RANKING_DEPTH = 10  # retrieved passages kept per question for Recall@k and MRR
 
 
@@ -27,6 +31,7 @@ class Record:
     cited: list[str]  # articles cited by the answer
     quoted_sentences: int
     latency_ms: float
+    answer_span: str = ""  # the lead's answer span ("" when it has none)
     lead_hit: bool = False
     answer_hit: bool = False
     first_gold_rank: int | None = None  # 1-based rank of the first passage from a gold article
@@ -36,6 +41,30 @@ def contains_answer(text: str, answers: list[str]) -> bool:
     """Whether a gold answer occurs in `text`, both lower-cased, accent-folded, whitespace and dashes normalised."""
     folded = fold(text)
     return any(fold(answer) and fold(answer) in folded for answer in answers)
+
+
+def squad_normalise(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def span_exact_match(predicted: str, answers: list[str]) -> bool:
+    """SQuAD's exact match: the normalised span equals a normalised gold answer."""
+    return any(squad_normalise(predicted) == squad_normalise(answer) for answer in answers)
+
+
+def span_f1(predicted: str, answers: list[str]) -> float:
+    """SQuAD's F1: the best token overlap of the normalised span with a normalised gold answer."""
+    tokens = squad_normalise(predicted).split()
+    best = 0.0
+    for answer in answers:
+        gold = squad_normalise(answer).split()
+        common = sum((Counter(tokens) & Counter(gold)).values())
+        if common:
+            precision, recall = common / len(tokens), common / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
 
 
 def first_gold_rank(retrieved: list[str], gold: list[str]) -> int | None:
@@ -86,6 +115,8 @@ def aggregate(records: list[Record], k: int) -> dict[str, float | int]:
         "mrr@10": mrr(answerable),
         "lead_hit": share(r.lead_hit for r in answerable),
         "answer_hit": share(r.answer_hit for r in answerable),
+        "span_exact_match": share(not r.abstained and span_exact_match(r.answer_span, r.expected) for r in answerable),
+        "span_f1": mean(0.0 if r.abstained else span_f1(r.answer_span, r.expected) for r in answerable),
         "citation_precision": citation_precision(answerable),
         "unanswerable_abstained": share(r.abstained for r in unanswerable),
         "answerable_abstained": share(r.abstained for r in answerable),

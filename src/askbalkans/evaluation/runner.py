@@ -60,6 +60,7 @@ def _record(gold: GoldQuestion, retrieval: Retrieval, answer: Answer, latency_ms
         gold_doc_ids=gold.doc_ids,
         answer=answer.text,
         lead=answer.lead.text if answer.lead else "",
+        answer_span=_span_text(answer),
         abstained=answer.abstained,
         confidence=answer.confidence,
         retrieved=[hit.passage.doc_id for hit in retrieval.hits[:RANKING_DEPTH]],
@@ -69,13 +70,22 @@ def _record(gold: GoldQuestion, retrieval: Retrieval, answer: Answer, latency_ms
     )
 
 
+def _span_text(answer: Answer) -> str:
+    """The answer span of the lead (the reader's, or the name, number or date asked for), or ""."""
+    lead = answer.lead
+    if lead is None or lead.answer_span is None:
+        return ""
+    return lead.text[lead.answer_span[0] : lead.answer_span[1]]
+
+
 def squad_assistant(
-    path: Path, settings: Settings, cache: Path, embedder: Embedder | None = None
+    path: Path, settings: Settings, cache: Path, embedder: Embedder | None = None, part: str = "all"
 ) -> tuple[Assistant, list[GoldQuestion]]:
-    """An Assistant over a SQuAD file's paragraphs, its index cached in `cache` by the file's hash and the
-    index settings."""
+    """An Assistant over the paragraphs of a SQuAD file (or of its `part`, see `load_squad`), its index
+    cached in `cache` by the file's hash, the part and the index settings."""
     file_hash = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     settings_hash = hashlib.sha256(json.dumps(settings.index_fingerprint(), sort_keys=True).encode()).hexdigest()[:8]
-    corpus, questions = load_squad(path)
-    index_dir = Path(cache) / f"squad-{file_hash}-{settings_hash}"
+    corpus, questions = load_squad(path, part)
+    corpus_part = {"all": "", "held-out": "-held-out", "unanswerable": "-training", "training": "-training"}[part]
+    index_dir = Path(cache) / f"squad-{file_hash}{corpus_part}-{settings_hash}"
     return Assistant(settings=settings, corpus=corpus, index_dir=index_dir, embedder=embedder), questions

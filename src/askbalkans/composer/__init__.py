@@ -1,19 +1,23 @@
 """Composer stage: choose the sentences to quote and cite them, or abstain.
 
-Sentences come scored (`scoring`); the composer keeps those close to the best one, brings along a
-sentence that the chosen one leans on, quotes a sentence repeated by several articles once with all its
-citations, quotes each article when their figures for the asked count differ, and abstains below the
-confidence threshold.
+Sentences come scored (`scoring`), the cheap first stage; with a trained reader (`composer.reader`), the
+best `reader_candidates` of them are read with the question and ranked by the reader's logit, which also
+gives the confidence (calibrated) and the answer span. The composer keeps the sentences close to the
+best one, brings along a sentence that the chosen one leans on, quotes a sentence repeated by several
+articles once with all its citations, quotes each article when their figures for the asked count differ,
+and abstains below the confidence threshold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from askbalkans.answer import NOT_FOUND, SOURCES_DIFFER, Answer, Citation, Quote
+from askbalkans.composer.reader import SentenceReader
 from askbalkans.errors import SettingError
 from askbalkans.question import AnswerFinder, QuestionAnalysis, analyse
 from askbalkans.retriever import Retrieval
@@ -28,6 +32,24 @@ DIFFERING_OVERLAP_SHARE = 0.5
 # ... and at least this much of the question's topic ("29 countries" in a sentence about troops does not
 # answer "How many countries recognise Kosovo's independence?").
 DIFFERING_MIN_TOPIC = 0.3
+
+
+@dataclass(frozen=True)
+class ReaderCalibration:
+    """The confidence that the chosen sentence answers the question: sigmoid(scale * its reader logit +
+    scorer_scale * the first stage's confidence logit for it + bias), less `missing_type_penalty` (logit
+    units) when the question asks for a number, a date... that the sentence does not hold. A soft
+    penalty, not a veto: the reader may have found a figure written out in words that the tagger missed.
+    Fitted by eval/fit_weights.py."""
+
+    scale: float = 1.0
+    bias: float = 0.0
+    missing_type_penalty: float = 0.0
+    scorer_scale: float = 0.0
+
+    def confidence(self, reader_logit: float, scorer_logit: float, lacks_type: bool) -> float:
+        z = self.scale * reader_logit + self.scorer_scale * scorer_logit + self.bias
+        return 1.0 / (1.0 + math.exp(-(z - self.missing_type_penalty * lacks_type)))
 
 
 class Reader(Protocol):
@@ -60,12 +82,23 @@ class Composer:
         max_answer_sentences: int,
         duplicate_similarity: float,
         required_answer_types: frozenset[str] = frozenset(),
+        sentence_reader: SentenceReader | None = None,
+        reader_candidates: int = 8,
+        reader_calibration: ReaderCalibration = ReaderCalibration(),
+        reader_scorer_weight: float = 0.0,
     ):
+        """`sentence_reader`: the trained reader, which re-ranks the scorer's best `reader_candidates`
+        sentences by its logit plus `reader_scorer_weight` times their first-stage score (the two stages
+        see different evidence); `reader_calibration` turns the best such score into the confidence.
+        Without it, the scorer's ranking and `confidence` are used, and a best sentence lacking a required
+        answer type abstains."""
         for name, value, low, high in (
             ("abstain_threshold", abstain_threshold, 0, 1),
             ("answer_margin", answer_margin, 0, float("inf")),
             ("max_answer_sentences", max_answer_sentences, 1, float("inf")),
             ("duplicate_similarity", duplicate_similarity, 0, 1),
+            ("reader_candidates", reader_candidates, 1, float("inf")),
+            ("reader_scorer_weight", reader_scorer_weight, 0, float("inf")),
         ):
             if not low <= value <= high:
                 raise SettingError(f"{name} must be from {low} to {high}, got {value!r}")
@@ -79,20 +112,22 @@ class Composer:
         self.max_answer_sentences = max_answer_sentences
         self.duplicate_similarity = duplicate_similarity
         self.required_answer_types = required_answer_types
+        self.sentence_reader = sentence_reader
+        self.reader_candidates = reader_candidates
+        self.reader_calibration = reader_calibration
+        self.reader_scorer_weight = reader_scorer_weight
 
     def compose(self, retrieval: Retrieval, question: str, notices: tuple[str, ...] = ()) -> Answer:
         analysis = analyse(retrieval.question, self.tagger.tag([retrieval.question])[0])
-        ranked = self.scorer.score(retrieval, analysis)
-        confidence = self.confidence(ranked[0].evidence) if ranked else 0.0
-        if ranked and analysis.answer_type in self.required_answer_types and not ranked[0].evidence.answer_type:
-            # It asks for a number, a date, a name...: a best sentence without one does not answer it.
-            return Answer.abstention(question, NOT_FOUND, round(min(confidence, self.abstain_threshold), 4), notices)
+        scored = self.scorer.score(retrieval, analysis)
+        ranked, confidence = self.rank(retrieval.question, analysis, scored)
         if not ranked or confidence < self.abstain_threshold:
             return Answer.abstention(question, NOT_FOUND, round(confidence, 4), notices)
         close = [s for s in ranked if s.score >= ranked[0].score - self.answer_margin]
         differing = self._differing_figures(ranked, analysis)
-        draft = self._draft(differing or close, ranked, carry_context=not differing)
-        quotes, citations = self._cite(draft, {s.sentence_id: s for s in ranked}, analysis)
+        draft = self._draft(differing or close, scored, carry_context=not differing)
+        read = {s.sentence_id: s for s in scored} | {s.sentence_id: s for s in ranked}  # the reader's scores win
+        quotes, citations = self._cite(draft, read, analysis)
         body = " ".join(q.text + " " + "".join(f"[{m}]" for m in q.markers) for q in quotes)
         return Answer(
             question=question,
@@ -103,6 +138,44 @@ class Composer:
             abstained=False,
             sources_differ=bool(differing),
             notices=notices,
+        )
+
+    def lacks_answer_type(self, analysis: QuestionAnalysis, best: ScoredSentence) -> bool:
+        """It asks for a number, a date...: a best sentence without one does not answer it."""
+        return analysis.answer_type in self.required_answer_types and not best.evidence.answer_type
+
+    def rank(
+        self, question: str, analysis: QuestionAnalysis, scored: list[ScoredSentence]
+    ) -> tuple[list[ScoredSentence], float]:
+        """The candidate sentences best first, and the confidence that the best one answers `question`.
+
+        With the reader: its `reader_candidates` best by the scorer, scored by the reader's logit and the
+        weighted first-stage score (and carrying the reader's answer span); else all of them as the scorer
+        ranked them."""
+        if not scored:
+            return [], 0.0
+        if self.sentence_reader is None:
+            return scored, 0.0 if self.lacks_answer_type(analysis, scored[0]) else self.confidence(scored[0].evidence)
+        candidates = scored[: self.reader_candidates]
+        ids = [s.sentence_id for s in candidates]
+        sentences = self.index.chunks.sentences(i + offset for i in ids for offset in (-1, 0))
+        readings = self.sentence_reader.read(
+            question, [(sentences[i - 1].text if i - 1 in sentences else "", sentences[i].text) for i in ids]
+        )
+        ranked = sorted(
+            (
+                replace(
+                    s, score=r.logit + self.reader_scorer_weight * s.score, answer_span=r.span, reader_logit=r.logit
+                )
+                for s, r in zip(candidates, readings, strict=True)
+            ),
+            key=lambda s: -s.score,
+        )
+        best = ranked[0]
+        assert best.reader_logit is not None
+        lacks_type = self.lacks_answer_type(analysis, best)
+        return ranked, self.reader_calibration.confidence(
+            best.reader_logit, self.confidence.logit(best.evidence), lacks_type
         )
 
     def _differing_figures(self, ranked: list[ScoredSentence], analysis: QuestionAnalysis) -> list[ScoredSentence]:
@@ -230,8 +303,14 @@ class Composer:
             sentence = sentences[sentence_id]
             markers = [cite(sentence_id)] + [cite(d) for d in draft.also_cited.get(sentence_id, [])]
             context = sentence_id in draft.context
-            found = [] if context else self.finder.answers(analysis, sentence.text, sentence.spans)
-            answer_span = (found[0].start, found[0].end) if found else None
+            scored = scores.get(sentence_id)
+            if context:
+                answer_span = None
+            elif scored is not None and scored.answer_span is not None:
+                answer_span = scored.answer_span  # the reader's
+            else:
+                found = self.finder.answers(analysis, sentence.text, sentence.spans)
+                answer_span = (found[0].start, found[0].end) if found else None
             quotes.append(Quote(sentence.text, tuple(markers), context, answer_span))
         return tuple(quotes), tuple(citations)
 
