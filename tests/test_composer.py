@@ -65,13 +65,12 @@ def test_differing_counts_of_the_asked_noun_are_all_quoted(assistant_over):
     assert not same.sources_differ
 
 
-def test_below_the_threshold_the_answer_is_an_abstention(assistant_over):
-    assistant = assistant_over({"bridge": REPORT})
-    confident = assistant.ask("When did the Ibar bridge reopen to cars?")
+@pytest.mark.parametrize(("reader", "threshold"), [("none", "scorer_abstain_threshold"), ("int8", "abstain_threshold")])
+def test_below_the_threshold_the_answer_is_an_abstention(assistant_over, reader, threshold):
+    settings = replace(Settings(), reader=reader)
+    confident = assistant_over({"bridge": REPORT}, settings=settings).ask("When did the Ibar bridge reopen to cars?")
     assert not confident.abstained
-    strict = assistant_over(
-        {"bridge": REPORT}, settings=replace(Settings(), abstain_threshold=confident.confidence + 1e-4)
-    )
+    strict = assistant_over({"bridge": REPORT}, settings=replace(settings, **{threshold: confident.confidence + 1e-4}))
     answer = strict.ask("When did the Ibar bridge reopen to cars?")
     assert answer.abstained and answer.text == NOT_FOUND and not answer.citations and not answer.quotes
     assert answer.confidence == pytest.approx(confident.confidence, abs=1e-4)
