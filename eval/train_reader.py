@@ -28,6 +28,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -102,6 +103,14 @@ def answer_location(paragraph: Paragraph, answer: dict) -> tuple[int, tuple[int,
     return None
 
 
+def located(paragraph: Paragraph, questions: list[dict]) -> Iterator[tuple[dict, list[str], int, tuple[int, int]]]:
+    """Each question whose first answer is found in the paragraph: the question, answers, sentence, span."""
+    for qa in questions:
+        location = answer_location(paragraph, qa["answers"][0])
+        if location is not None:
+            yield qa, [a["text"] for a in qa["answers"]], *location
+
+
 def squad_pairs(
     paragraphs: list[tuple[str, Paragraph, list[dict]]],
     neighbours: dict[str, list[tuple[str, str]]],
@@ -110,12 +119,7 @@ def squad_pairs(
     pairs = []
     for _, paragraph, questions in paragraphs:
         sentences, previous = paragraph.sentences, paragraph.previous
-        for qa in questions:
-            location = answer_location(paragraph, qa["answers"][0])
-            if location is None:
-                continue
-            number, span = location
-            answers = [a["text"] for a in qa["answers"]]
+        for qa, answers, number, span in located(paragraph, questions):
             question = qa["question"]
             pairs.append(Pair(question, previous(number), sentences[number], 1, span, "positive"))
             others = [n for n in range(len(sentences)) if n != number and not contains_answer(sentences[n], answers)]
@@ -311,12 +315,7 @@ def held_out_figures(
             continue
         sentences = paragraph.sentences
         candidates = [(sentences[n - 1] if n else "", s) for n, s in enumerate(sentences)]
-        for qa in questions:
-            location = answer_location(paragraph, qa["answers"][0])
-            if location is None:
-                continue
-            number, _ = location
-            answers = [a["text"] for a in qa["answers"]]
+        for qa, answers, number, _ in located(paragraph, questions):
             readings = reader.read(qa["question"], candidates)
             best = max(range(len(readings)), key=lambda i: readings[i].logit)
             picked.append(contains_answer(sentences[best], answers))
