@@ -93,6 +93,29 @@ def served_page(factory: Callable[[], Assistant]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def documents(tmp_path_factory) -> dict[str, Path]:
+    """A news page, a two-column PDF, a scanned PDF and a Word document (tests/documents.py), by name."""
+    from documents import make_documents
+
+    return make_documents(tmp_path_factory.mktemp("documents"))
+
+
+@pytest.fixture(scope="session")
+def mixed_corpus(tmp_path_factory, documents) -> Path:
+    """The seeds, with the news page, the PDFs and the Word document beside them."""
+    folder = tmp_path_factory.mktemp("mixed") / "corpus"
+    shutil.copytree(SEEDS, folder)
+    for path in documents.values():
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mixed_assistant(tmp_path_factory, mixed_corpus, embedder) -> Assistant:
+    return Assistant(corpus_dir=mixed_corpus, index_dir=tmp_path_factory.mktemp("mixed-index"), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
 def milvus_uri(tmp_path_factory) -> Iterator[str]:
     """A Milvus server for the tests: `ASKBALKANS_MILVUS_URI` when set (a real Milvus >= 2.5), else
     Milvus Lite's server started here as a real process on a free loopback port, and stopped (its whole

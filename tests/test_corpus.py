@@ -1,4 +1,6 @@
-from askbalkans.corpus import content_blocks, list_corpus, load_corpus, make_article
+import pytest
+
+from askbalkans.corpus import content_blocks, date_in, list_corpus, load_corpus, make_article
 from conftest import SEEDS
 
 
@@ -61,8 +63,8 @@ def test_unreadable_files_are_skipped_with_a_reason(tmp_path, caplog):
     corpus = load_corpus(tmp_path)
     assert [a.doc_id for a in corpus.articles] == ["good"]
     reasons = {s.path.name: s.reason for s in corpus.skipped}
-    assert set(reasons) == {"latin1.txt", "empty.txt", "chrome.txt", "folder.txt"}
-    assert "UTF-8" in reasons["latin1.txt"]
+    assert set(reasons) == {"latin1.txt", "empty.txt", "chrome.txt", "notes.pdf", "folder.txt"}
+    assert "UTF-8" in reasons["latin1.txt"] and "not a readable PDF" in reasons["notes.pdf"]
     assert "latin1.txt" in caplog.text
 
 
@@ -76,3 +78,54 @@ def test_of_two_files_with_one_id_the_first_usable_one_is_the_article(tmp_path, 
     reasons = {s.path.name: s.reason for s in corpus.skipped}
     assert "NUL bytes" in reasons["a.md"] and reasons["b.txt"] == "another file already has the id 'b'"
     assert list_corpus(tmp_path).signature("b") == ""  # which file is the article is known once they are read
+
+
+def test_a_byline_under_the_outlet_and_a_dateline_after_the_headline_are_read():
+    text = (
+        "Talks resume in Brussels\nRKS NEWS\nBy Ana Petrovic\n14 March 2025\n\n"
+        "Brussels, Belgium - The EU envoy chaired a new round of talks between the chief negotiators on Monday.\n"
+    )
+    facts = make_article("doc", text).facts
+    assert (facts.title, facts.outlet, facts.byline, facts.dateline, facts.date) == (
+        "Talks resume in Brussels",
+        "RKS NEWS",
+        "Ana Petrovic",
+        "Brussels, Belgium",
+        "2025-03-14",
+    )
+
+
+@pytest.mark.parametrize(
+    ("opening", "dateline", "date"),
+    [
+        (
+            "Brussels, Belgium, March 3, 2025 - The envoy met the chief negotiators of both sides for talks.",
+            "Brussels, Belgium",
+            "2025-03-03",
+        ),
+        ("BELGRADE (Reuters) - The envoy met the chief negotiators of both sides on 3 March 2025.", "BELGRADE", ""),
+        (
+            "The envoy met the chief negotiators of both sides in Brussels on 3 March 2025.",
+            "",
+            "",
+        ),  # a date in the story, not of it
+    ],
+)
+def test_datelines_and_their_dates(opening, dateline, date):
+    facts = make_article("doc", f"{opening}\n").facts
+    assert (facts.dateline, facts.date) == (dateline, date)
+
+
+@pytest.mark.parametrize(
+    ("line", "day"),
+    [
+        ("2025-03-14", "2025-03-14"),
+        ("Published: March 14th, 2025", "2025-03-14"),
+        ("14.03.2025", "2025-03-14"),
+        ("14 Sept. 2025", "2025-09-14"),
+        ("31.02.2025", ""),
+        ("Issue 12", ""),
+    ],
+)
+def test_dates_are_read_in_the_forms_news_sites_write_them(line, day):
+    assert date_in(line) == day

@@ -89,3 +89,16 @@ def test_the_word_vector_cache_is_bounded(embedder):
         similarity("troops", word)
         assert len(similarity._vectors) <= 3
     assert similarity("soldiers", "troops") == pytest.approx(similarity("troops", "soldiers"))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "amount"),
+    [
+        ("The railway is expected to cost 520 million euros, according to a study.", "520 million euros"),
+        ("A coffee costs 2 € in Pristina.", "2 €"),
+        ("The fund holds 3 million dollars.", "3 million dollars"),
+    ],
+)
+def test_a_number_followed_by_a_currency_is_an_amount_of_money(tagger, sentence, amount):
+    spans = tagger.tag([sentence])[0].spans
+    assert [(s.type, sentence[s.start : s.end]) for s in spans if s.type in ("money", "number")] == [("money", amount)]

@@ -19,9 +19,12 @@ class Citation:
     end: int
     score: float  # relevance of the sentence to the question (sentence score, logit units)
     sentence: str  # the quoted sentence, == article text[start:end]
-    byline: str = ""  # the article's author, outlet and dateline, where it states them
+    byline: str = ""  # the article's author, outlet, dateline, date (YYYY-MM-DD) and URL, where it states them
     outlet: str = ""
     dateline: str = ""
+    date: str = ""
+    url: str = ""
+    source: str = ""  # the article's file, by its name in the corpus folder
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ store, weighted fusion, the extractive composer); any of them can be passed in i
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -24,7 +25,7 @@ from askbalkans.corpus import Corpus, list_corpus
 from askbalkans.embedding import Embedder, WordSimilarity, load_embedder
 from askbalkans.indexer import IndexReport, open_index
 from askbalkans.question import AnswerFinder
-from askbalkans.retriever import Fusion, Retrieval, Retriever, WeightedFusion
+from askbalkans.retriever import ArticleFilter, Fusion, Retrieval, Retriever, WeightedFusion, allowed_passages
 from askbalkans.scoring import Confidence, SentenceScorer
 from askbalkans.stores import Index, Store, open_store
 from askbalkans.tagging import Tagger, load_tagger
@@ -67,7 +68,11 @@ class Assistant:
             **{name: value for name, value in overrides.items() if value is not None},
         )
         self.corpus = (
-            corpus if corpus is not None else list_corpus(self.settings.corpus_dir, self.settings.max_article_bytes)
+            corpus
+            if corpus is not None
+            else list_corpus(
+                self.settings.corpus_dir, self.settings.max_article_bytes, self.settings.max_document_bytes
+            )
         )
         self.embedder = embedder or load_embedder(self.settings.model)
         self.store = store or open_store(self.settings)
@@ -126,15 +131,22 @@ class Assistant:
         question: str,
         top_k: int | None = None,
         history: Sequence[Answer | Mapping[str, Any]] | None = None,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        outlet: str = "",
     ) -> Answer:
         """Answer `question` from the corpus.
 
         `top_k`: passages to draw the answer from (default `Settings.top_k`). `history`: the conversation
         so far, as the `Answer`s given (or chat messages with text content), for follow-up questions.
+        `since`, `until`, `outlet`: answer only from articles published in those days (inclusive) or by an
+        outlet whose name contains `outlet` (see `ArticleFilter`).
         """
         if not isinstance(question, str):
             raise TypeError(f"question must be a str, got {type(question).__name__}")
         top_k = self._checked_top_k(top_k)
+        only = ArticleFilter(since, until, outlet)
         turns = turns_of(history) if history is not None else []
         question, notices = prepare_question(question, self.settings.max_question_chars)
         if not question:
@@ -142,7 +154,24 @@ class Assistant:
         standalone = resolve_follow_up(question, turns)
         if standalone != question:
             notices.append(f"Read as: {standalone}")
-        return self.reader.compose(self.retrieve(standalone, top_k), question, tuple(notices))
+        allowed = allowed_passages(self.index, only) if only.active else None
+        if allowed is not None:
+            if not len(allowed):
+                return Answer.abstention(question, self._nothing_matches(only), notices=tuple(notices))
+            notices.append(f"Only articles {only.describe()}.")
+        retrieval = self.retriever.retrieve(standalone, top_k, allowed)
+        return self.reader.compose(retrieval, question, tuple(notices))
+
+    def _nothing_matches(self, only: ArticleFilter) -> str:
+        records = self.index.articles.values()
+        dated = sorted(record.date for record in records if record.date)
+        outlets = sorted({record.outlet for record in records if record.outlet})
+        return (
+            f"No article in the corpus is {only.describe()}. "
+            f"Dates stated: {f'{dated[0]} to {dated[-1]}' if dated else 'none'} "
+            f"({len(records) - len(dated)} of {len(records)} articles state no date); "
+            f"outlets: {', '.join(outlets) if outlets else 'none stated'}."
+        )
 
     def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
         """The best `top_k` passages for `question`, as `ask` retrieves them (no follow-up resolution)."""
@@ -210,6 +239,14 @@ def default_assistant() -> Assistant:
         return _default
 
 
-def ask(question: str, top_k: int | None = None, history: Sequence[Answer | Mapping[str, Any]] | None = None) -> Answer:
+def ask(
+    question: str,
+    top_k: int | None = None,
+    history: Sequence[Answer | Mapping[str, Any]] | None = None,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    outlet: str = "",
+) -> Answer:
     """Answer `question` over the default corpus. See `Assistant.ask`."""
-    return default_assistant().ask(question, top_k=top_k, history=history)
+    return default_assistant().ask(question, top_k=top_k, history=history, since=since, until=until, outlet=outlet)

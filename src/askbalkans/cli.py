@@ -1,8 +1,9 @@
-"""The `askbalkans` command: ask, index, serve, eval."""
+"""The `askbalkans` command: ask, index, add, serve, eval."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -36,7 +37,9 @@ def _assistant(args: argparse.Namespace, rebuild: bool = False) -> Assistant:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    answer = _assistant(args).ask(" ".join(args.question), top_k=args.top_k)
+    answer = _assistant(args).ask(
+        " ".join(args.question), top_k=args.top_k, since=args.since, until=args.until, outlet=args.outlet
+    )
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -45,11 +48,43 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    assistant = _assistant(args, rebuild=args.rebuild)
+    print_index_report(_assistant(args, rebuild=args.rebuild))
+    return 0
+
+
+def print_index_report(assistant: Assistant) -> None:
+    """Every file the index did not take and why, every article added, changed or removed, then a summary."""
     for skipped in assistant.corpus.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}")
+    report = assistant.report
+    for label, doc_ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for doc_id in doc_ids:
+            print(f"{label} {doc_id}")
     print(f"{assistant.status}; {assistant.index.sentence_count} sentences, in {assistant.store.description}")
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from askbalkans.config import Settings
+    from askbalkans.corpus import FileLimits
+    from askbalkans.ingest import add_article
+
+    settings = Settings.from_env()
+    folder = args.corpus or settings.corpus_dir
+    limits = FileLimits(settings.max_article_bytes, settings.max_document_bytes)
+    added = add_article(args.source, folder, limits, settings.fetch_timeout_s, replace=args.replace)
+    if added.unchanged:
+        print(f"{added.path} is already in the corpus, unchanged")
+    else:
+        print(f"{'replaced' if added.replaced else 'added'} {added.path}: “{added.title}”")
+    print_index_report(_assistant(args))
     return 0
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -83,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     corpus_options = argparse.ArgumentParser(add_help=False)
-    corpus_options.add_argument("--corpus", type=Path, help="folder of .txt/.md articles (default: seeds/)")
+    corpus_options.add_argument(
+        "--corpus", type=Path, help="folder of articles: .txt, .md, .html, .pdf, .docx (default: seeds/)"
+    )
     corpus_options.add_argument("--index", type=Path, help="index folder (default: index/)")
     corpus_options.add_argument(
         "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)"
@@ -93,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question (quote it, or not)")
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     ask.add_argument("--top-k", type=int, help="passages to draw the answer from (default 5)")
+    ask.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="only articles published on or after this day")
+    ask.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="only articles published on or before it")
+    ask.add_argument("--outlet", default="", help="only articles of an outlet whose name contains this (any case)")
     ask.set_defaults(run=cmd_ask)
 
     index = commands.add_parser(
@@ -100,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--rebuild", action="store_true", help="rebuild everything even if the index is up to date")
     index.set_defaults(run=cmd_index)
+
+    add = commands.add_parser(
+        "add", parents=[corpus_options], help="add an article file or web page to the corpus, and index it"
+    )
+    add.add_argument("source", metavar="PATH_OR_URL", help="a .txt, .md, .html, .pdf or .docx file, or an http(s) URL")
+    add.add_argument("--replace", action="store_true", help="replace the article of the same name if there is one")
+    add.set_defaults(run=cmd_add)
 
     serve = commands.add_parser("serve", parents=[corpus_options], help="serve the chat page")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

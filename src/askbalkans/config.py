@@ -133,6 +133,10 @@ class Settings:
 
     # Article files larger than this are skipped, with a warning that names them.
     max_article_bytes: int = _setting(5_000_000, env="ASKBALKANS_MAX_ARTICLE_BYTES", low=1_000, high=1_000_000_000)
+    # `askbalkans add URL` gives up on a server that has not sent the whole page within this many seconds.
+    fetch_timeout_s: float = _setting(20.0, env="ASKBALKANS_FETCH_TIMEOUT_S", low=0.1, high=600)
+    # The largest PDF or Word file read (they hold images and fonts besides their text).
+    max_document_bytes: int = _setting(50_000_000, env="ASKBALKANS_MAX_DOCUMENT_BYTES", low=1_000, high=10_000_000_000)
 
     # Questions are cut to this many characters (with a notice).
     max_question_chars: int = _setting(500, low=20, high=100_000)

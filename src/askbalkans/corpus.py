@@ -1,11 +1,13 @@
 """Corpus stage: read a folder of articles and mark the text worth indexing.
 
-An article keeps its file's text unchanged; cleaning only decides which spans of it (`blocks`) carry
-content, so every later character offset points into the original file.
+An article's text is what its file's extractor gives (`extractors`): a plain-text file's text unchanged,
+a web page's, PDF's or Word document's extracted text. Cleaning only decides which spans of it (`blocks`)
+carry content, so every later character offset points into that text, which the index keeps.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -16,23 +18,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from askbalkans.errors import CorpusError
+from askbalkans.extractors import SUPPORTED_SUFFIXES, ExtractedText, ExtractionError, extractor_for
 from askbalkans.lexicon import CHROME_LINE, COOKIE_NOTICE, READING_TIME
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".txt", ".md")
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
+DEFAULT_MAX_DOCUMENT_BYTES = 50_000_000
 
 
 @dataclass(frozen=True)
 class Article:
     doc_id: str
     title: str
-    text: str  # the file's text, unchanged
+    text: str  # the extracted text (a plain-text file's text, unchanged)
     blocks: tuple[tuple[int, int], ...]  # (start, end) spans of `text` that remain after cleaning
     sha256: str
     facts: ArticleFacts = field(default_factory=lambda: ArticleFacts("", False))
     signature: str = ""  # of the file it was read from (see `file_signature`); "" when not read from a file
+    source: str = ""  # the name of that file in the corpus folder
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,37 @@ def _continues(previous: str, line: str) -> bool:
     return line[0].islower() or previous.endswith((",", "-", "–")) or len(previous) >= _WRAPPED_LINE_CHARS
 
 
-# "by Cristian Florescu": a byline line.
-_BYLINE = re.compile(r"^by\s+([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})$")
-# "Pristina & Mitrovica, Kosovo - The ...": a dateline opening the first paragraph.
-_DATELINE = re.compile(r"^([A-Z][\w.&’' ]{1,40},\s*[A-Z][\w ]{1,30}?)\s+[-–—]\s+")
+# "by Cristian Florescu", "By Ana Petrovic": a byline line.
+_BYLINE = re.compile(r"^[Bb]y\s+([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})$")
+# "Pristina & Mitrovica, Kosovo - The ...", "Brussels, Belgium, March 3, 2025 - ...", "BELGRADE (Reuters) -
+# ...": a dateline opening the first paragraph (group 1: the place).
+_DATELINE = re.compile(
+    r"^([A-Z][\w.&’' ]{1,40},\s*[A-Z][\w ]{1,30}?|[A-Z]{3,}(?: [A-Z]{3,})?)"
+    r"(?:,?\s+[\w ,.]{4,30}?)?(?:\s*\([^)]{2,30}\))?\s+[-–—]\s+"
+)
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTH = r"(?P<month>" + "|".join(m[:3] for m in _MONTHS) + r")[a-z]*\.?"  # "Sep", "Sept.", "September"
+# "2025-03-14", "14 March 2025", "March 14, 2025", "14.03.2025": a publication date near the top.
+_DATES = (
+    re.compile(r"\b(?P<year>\d{4})-(?P<number>\d{2})-(?P<day>\d{2})\b"),
+    re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)? {_MONTH},? (?P<year>\d{{4}})\b", re.IGNORECASE),
+    re.compile(rf"\b{_MONTH} (?P<day>\d{{1,2}})(?:st|nd|rd|th)?, (?P<year>\d{{4}})\b", re.IGNORECASE),
+    re.compile(r"\b(?P<day>\d{1,2})\.(?P<number>\d{1,2})\.(?P<year>\d{4})\b"),
+)
+_DATE_LINE_WORDS = 12  # a line this short that holds a date is a dateline or a byline with a date
 # "... on the Serbian community./ REL (A2 Televizion)": the outlet credited at the end.
 _CREDIT = re.compile(r"/\s*([A-Z][\w .()&-]{1,60}?)\s*$")
 # A headline: a short first line that does not end like a sentence.
@@ -105,19 +136,25 @@ _DERIVED_TITLE_CHARS = 90
 @dataclass(frozen=True)
 class ArticleFacts:
     """What an article says about itself: its title (the headline, or a short title derived from its
-    opening), and the byline, outlet and dateline where it states them ("" where it does not)."""
+    opening), and the byline, outlet, dateline, publication date (YYYY-MM-DD) and URL where it states them
+    ("" where it does not)."""
 
     title: str
     headline: bool
     byline: str = ""
     outlet: str = ""
     dateline: str = ""
+    date: str = ""
+    url: str = ""
 
 
 def facts_of(text: str) -> ArticleFacts:
+    """The facts an article's own lines state: a headline first, then (in any order, within the first
+    lines) an outlet in capitals, a byline, a date, and a dateline opening the first paragraph."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = _strip_markup(lines[0]) if lines else ""
-    byline = next((m.group(1) for line in lines[:6] if (m := _BYLINE.match(line))), "")
+    top = lines[:6]
+    byline = next((m.group(1) for line in top if (m := _BYLINE.match(line))), "")
     # A short line in capitals near the top ("RKS NEWS"), or a credit at the very end ("/ REL (A2 Televizion)").
     outlet = next(
         (line for line in lines[1:6] if line.isupper() and len(line.split()) <= 4 and not _SENTENCE_END.search(line)),
@@ -129,10 +166,32 @@ def facts_of(text: str) -> ArticleFacts:
     headline = len(first.split()) <= _HEADLINE_WORDS and not first.endswith(".") and not dateline
     if headline:
         title = first
+        # The first paragraph comes after the headline and the outlet, byline and date lines.
+        opening = next((line for line in top[1:] if len(line.split()) > _DATE_LINE_WORDS), "")
+        dateline = _DATELINE.match(opening)
     else:
         opening = first[dateline.end() :] if dateline else first
         title = _shorten(opening, _DERIVED_TITLE_CHARS)
-    return ArticleFacts(title, headline, byline, outlet, dateline.group(1) if dateline else "")
+    short_lines = [line for line in top if len(line.split()) <= _DATE_LINE_WORDS]
+    date = next((day for line in short_lines + ([dateline.group()] if dateline else []) if (day := date_in(line))), "")
+    return ArticleFacts(title, headline, byline, outlet, dateline.group(1) if dateline else "", date)
+
+
+def date_in(text: str) -> str:
+    """The first calendar date `text` writes, as YYYY-MM-DD; "" when it writes none."""
+    for pattern in _DATES:
+        for found in pattern.finditer(text):
+            parts = found.groupdict()
+            month = (
+                int(parts["number"])
+                if parts.get("number")
+                else 1 + next(i for i, name in enumerate(_MONTHS) if name.startswith(parts["month"].lower()[:3]))
+            )
+            try:
+                return dt.date(int(parts["year"]), month, int(parts["day"])).isoformat()
+            except ValueError:  # "31.02.2025"
+                continue
+    return ""
 
 
 def _strip_markup(line: str) -> str:
@@ -151,9 +210,26 @@ def _shorten(text: str, chars: int) -> str:
 def make_article(doc_id: str, text: str, title: str | None = None) -> Article:
     """An article from its text; the title, byline, outlet and dateline are read from the text unless the
     title is given."""
-    facts = facts_of(text)
-    if title is not None:
-        facts = ArticleFacts(title, True)
+    facts = facts_of(text) if title is None else ArticleFacts(title, True)
+    return _article(doc_id, text, facts)
+
+
+def extracted_article(doc_id: str, extracted: ExtractedText) -> Article:
+    """An article from what its file's extractor gave: the format's metadata where it states it, the
+    text's own lines otherwise."""
+    read = facts_of(extracted.text)
+    facts = replace(
+        read,
+        title=extracted.title.strip() or read.title,
+        byline=extracted.author.strip() or read.byline,
+        outlet=extracted.outlet.strip() or read.outlet,
+        date=extracted.date or read.date,
+        url=extracted.url.strip() or read.url,
+    )
+    return _article(doc_id, extracted.text, facts)
+
+
+def _article(doc_id: str, text: str, facts: ArticleFacts) -> Article:
     return Article(
         doc_id=doc_id,
         title=facts.title,
@@ -162,6 +238,27 @@ def make_article(doc_id: str, text: str, title: str | None = None) -> Article:
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         facts=facts,
     )
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """The largest file read: plain text and web pages (`text_bytes`, also the most text any file may give),
+    PDF and Word documents (`document_bytes`: their files hold images and fonts besides the text)."""
+
+    text_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+    document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+
+    def of(self, suffix: str) -> tuple[int, str]:
+        """The limit for a file ending in `suffix`, and the setting that sets it."""
+        extractor = extractor_for(suffix)
+        if extractor is not None and extractor.binary:
+            return self.document_bytes, "max_document_bytes"
+        return self.text_bytes, "max_article_bytes"
+
+    def too_large(self, suffix: str, size: int | None = None) -> str:
+        limit, setting = self.of(suffix)
+        found = f" ({size:,})" if size is not None else ""
+        return f"larger than the limit of {limit:,} bytes{found}; see {setting}"
 
 
 @dataclass(frozen=True)
@@ -182,13 +279,13 @@ class Corpus:
         self._entries: dict[str, Article | ArticleFile] = {article.doc_id: article for article in articles}
         self._skipped = list(skipped)
         self._root = Path()
-        self._max_bytes = DEFAULT_MAX_ARTICLE_BYTES
+        self._limits = FileLimits()
 
     @classmethod
-    def listed(cls, root: Path, files: Mapping[str, ArticleFile], skipped: Iterable[SkippedFile], max_bytes: int):
+    def listed(cls, root: Path, files: Mapping[str, ArticleFile], skipped: Iterable[SkippedFile], limits: FileLimits):
         corpus = cls(skipped=skipped)
         corpus._entries.update(files)
-        corpus._root, corpus._max_bytes = root, max_bytes
+        corpus._root, corpus._limits = root, limits
         return corpus
 
     def doc_ids(self) -> list[str]:
@@ -212,10 +309,10 @@ class Corpus:
             if found is not None:
                 self._skip(path, f"another file already has the id {doc_id!r}")
                 continue
-            text, reason = _read_article(path, self._root, self._max_bytes)
-            if text is not None:
+            extracted, reason = _read_article(path, self._root, self._limits)
+            if extracted is not None:
                 signature = file_signature(name) if number else entry.signature
-                found = replace(make_article(doc_id, text), signature=signature)
+                found = replace(extracted_article(doc_id, extracted), signature=signature, source=path.name)
                 if found.blocks:
                     continue
                 found, reason = None, "empty (no text after removing page chrome)"
@@ -265,47 +362,90 @@ def file_signature(path: str | Path) -> str:
     return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}:{status.st_ino}"
 
 
-def list_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Corpus:
-    """The `.txt` and `.md` files of `folder`, listed and not read. Skipped at once, with a warning that
-    names it: a file larger than `max_bytes`. Skipped when read (`Corpus.article`): anything else that
-    cannot be used, and a file whose id (its name without the suffix) a usable file before it has."""
+def list_corpus(
+    folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+) -> Corpus:
+    """The article files of `folder` (see `extractors.SUPPORTED_SUFFIXES`), listed and not read. Skipped at
+    once, with a warning that names it: a file of another type, a subfolder, and a file larger than its
+    limit (`max_bytes` for text, `max_document_bytes` for PDF and Word). Skipped when read
+    (`Corpus.article`): anything else that cannot be used, and a file whose id (its name without the
+    suffix) a usable file before it has."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}")
+    limits = FileLimits(max_bytes, max_document_bytes)
     files: dict[str, ArticleFile] = {}
     skipped: list[SkippedFile] = []
+
+    def skip(path: str, reason: str) -> None:
+        log.warning("skipping article %s: %s", path, reason)
+        skipped.append(SkippedFile(Path(path), reason))
+
     # Names as strings and os functions, not Path objects: pathlib costs seconds for a million files.
     with os.scandir(folder) as entries:
-        names = sorted(entry.name for entry in entries if not entry.name.startswith("."))
+        listed = sorted((entry.name, _is_folder(entry)) for entry in entries if not entry.name.startswith("."))
     prefix = os.path.join(folder, "")
-    for name in names:
+    for name, is_folder in listed:
         stem, suffix = os.path.splitext(name)
-        if suffix.lower() not in ARTICLE_SUFFIXES:
-            continue
         path = prefix + name
+        if suffix.lower() not in SUPPORTED_SUFFIXES:
+            skip(path, "a folder (subfolders are not read)" if is_folder else _UNSUPPORTED.format(suffix or "none"))
+            continue
         signature = file_signature(path)
         size = int(signature.split(":", 1)[0]) if signature else 0
-        if size > max_bytes:
-            reason = f"larger than the limit of {max_bytes:,} bytes ({size:,}; see max_article_bytes)"
-            log.warning("skipping article %s: %s", path, reason)
-            skipped.append(SkippedFile(Path(path), reason))
+        if size > limits.of(suffix)[0]:
+            skip(path, limits.too_large(suffix, size))
         elif stem in files:
             files[stem] = replace(files[stem], others=(*files[stem].others, path))
         else:
             files[stem] = ArticleFile(path, signature)
-    return Corpus.listed(folder.resolve(), files, skipped, max_bytes)
+    return Corpus.listed(folder.resolve(), files, skipped, limits)
 
 
-def load_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Corpus:
-    """Every `.txt` and `.md` file of `folder`, read, skipping (with a warning that names it) any file that
-    cannot be used: not a regular file inside the folder (a symlink that leads out of it, a FIFO, a
-    device), larger than `max_bytes`, not UTF-8 text, or empty."""
-    return list_corpus(folder, max_bytes).read_all()
+_UNSUPPORTED = f"an unsupported type ({{}}); the corpus reads {', '.join(SUPPORTED_SUFFIXES)}"
 
 
-def _read_article(path: Path, root: Path, max_bytes: int) -> tuple[str | None, str]:
-    """The text of the regular file `path` inside `root`, or None and why it is skipped. The file is
-    opened without following a last symlink and without blocking, and checked on the opened descriptor."""
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def load_corpus(
+    folder: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+) -> Corpus:
+    """Every article file of `folder`, read, skipping (with a warning that names it) any file that cannot
+    be used: not a regular file inside the folder (a symlink that leads out of it, a FIFO, a device),
+    larger than its limit, not text its extractor can read (not UTF-8, a scan without a text layer, a
+    damaged PDF), or empty."""
+    return list_corpus(folder, max_bytes, max_document_bytes).read_all()
+
+
+def _read_article(path: Path, root: Path, limits: FileLimits) -> tuple[ExtractedText | None, str]:
+    """The extracted text of the article file `path` inside `root`, or None and why it is skipped."""
+    extractor = extractor_for(path.suffix)
+    if extractor is None:
+        return None, _UNSUPPORTED.format(path.suffix or "none")
+    data, reason = _read_file(path, root, limits.of(path.suffix)[0])
+    if data is None:
+        return None, reason or limits.too_large(path.suffix)
+    try:
+        extracted = extractor.extract(data)
+    except ExtractionError as error:
+        return None, str(error)
+    except Exception as error:  # a parser's own failure on a damaged file: the file is skipped, not the start
+        log.debug("extracting %s failed", path, exc_info=True)
+        return None, f"cannot be extracted ({type(error).__name__}: {error})"
+    if len(extracted.text.encode("utf-8")) > limits.text_bytes:
+        return None, f"its text is larger than the limit of {limits.text_bytes:,} bytes; see max_article_bytes"
+    return extracted, ""
+
+
+def _read_file(path: Path, root: Path, max_bytes: int) -> tuple[bytes | None, str]:
+    """The bytes of the regular file `path` inside `root`, or None and why it is skipped ("" when it is over
+    `max_bytes`). The file is opened without following a last symlink and without blocking, and checked on
+    the opened descriptor."""
     target = path.resolve()
     if path.is_symlink() and not target.is_relative_to(root):
         return None, f"a symlink that leads out of the corpus folder (to {target})"
@@ -319,13 +459,6 @@ def _read_article(path: Path, root: Path, max_bytes: int) -> tuple[str | None, s
         return None, "not a regular file (a directory, FIFO, socket or device)"
     with os.fdopen(descriptor, "rb") as handle:
         if status.st_size > max_bytes:
-            return None, f"larger than the limit of {max_bytes:,} bytes ({status.st_size:,}; see max_article_bytes)"
+            return None, ""
         data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        return None, f"larger than the limit of {max_bytes:,} bytes (see max_article_bytes)"
-    if b"\0" in data:
-        return None, "binary, not text (it holds NUL bytes)"
-    try:
-        return data.decode("utf-8-sig"), ""
-    except UnicodeDecodeError as error:
-        return None, f"not valid UTF-8 ({error.reason} at byte {error.start})"
+    return (data, "") if len(data) <= max_bytes else (None, "")

@@ -19,3 +19,7 @@ class StoreError(AskBalkansError):
 
 class ReaderError(AskBalkansError):
     """The trained reader's files are missing, corrupt or do not match the installed base model."""
+
+
+class ArticleError(AskBalkansError):
+    """A file or web address given to `askbalkans add` cannot be added to the corpus; the message says why."""

@@ -64,6 +64,11 @@ CHROME_LINE = re.compile(
 )
 # "4 Min Read", "RKS NEWS 4 Min Read": reading-time bylines, only on short lines.
 READING_TIME = re.compile(r"(?i)\b\d+\s*min(ute)?s?\s+read\b")
+# A currency right after a number ("520 million euros"): spaCy's small model often tags the number alone,
+# as a cardinal; with the currency it is an amount of money.
+CURRENCY_AFTER = re.compile(
+    r"(?i)\s*(?:(?:euros?|eur|dollars?|usd|pounds?(?: sterling)?|gbp|dinars?|rsd|francs?|chf|lek|denars?)\b|[€$£])"
+)
 COOKIE_NOTICE = re.compile(r"(?i)\b(uses? cookies|cookie (policy|settings|preferences)|accept (all )?cookies)\b")
 
 # --- what a question asks for --------------------------------------------------------------------

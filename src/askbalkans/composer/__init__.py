@@ -294,6 +294,9 @@ class Composer:
                     byline=article.byline,
                     outlet=article.outlet,
                     dateline=article.dateline,
+                    date=article.date,
+                    url=article.url,
+                    source=article.source,
                 )
             )
             return len(citations)

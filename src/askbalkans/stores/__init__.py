@@ -54,6 +54,9 @@ class ArticleRecord:
     byline: str = ""  # what the article states about itself (corpus.ArticleFacts)
     outlet: str = ""
     dateline: str = ""
+    date: str = ""  # YYYY-MM-DD
+    url: str = ""
+    source: str = ""  # the article's file, by its name in the corpus folder
 
 
 @dataclass(frozen=True)
