@@ -143,7 +143,7 @@ def stage_profile(assistant: Any, questions: list[str], rounds: int = 2) -> None
 
     patched = [
         (assistant.embedder, "encode", "embedding (question and new words)"),
-        (assistant.tagger, "tag", "tagging the question (spaCy)"),
+        (assistant.reader.tagger, "tag", "tagging the question (spaCy)"),
         (assistant.retriever, "rank", "retrieval (FAISS, BM25, sentence similarities)"),
         (assistant.reader.scorer, "score", "sentence scoring"),
         (assistant.reader, "compose", "composing (scoring, tagging and analysis included)"),
