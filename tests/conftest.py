@@ -71,15 +71,15 @@ def small_settings(tmp_path) -> Settings:
 
 
 @contextmanager
-def served_page(factory: Callable[[], Assistant]) -> Iterator[str]:
+def served_page(factory: Callable[[], Assistant], settings: Settings | None = None) -> Iterator[str]:
     """The chat page, served on a free loopback port as `askbalkans serve` serves it (the same app, the
-    same middleware), over the assistant `factory` makes; yields its URL."""
+    same middleware, `settings`' serving limits), over the assistant `factory` makes; yields its URL."""
     import uvicorn
 
     from askbalkans.server import AssistantLoader, create_app, free_port
 
     port = free_port()
-    app = create_app(AssistantLoader(factory), "127.0.0.1", port)
+    app = create_app(AssistantLoader(factory), "127.0.0.1", port, settings=settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

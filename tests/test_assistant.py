@@ -205,3 +205,38 @@ def test_an_over_long_question_keeps_its_question_or_its_end():
     assert kept == "Who leads KFOR?" and "left out" in notices[0]
     kept, _ = prepare_question("word " * 100 + "and the end", 50)
     assert kept.endswith("and the end") and len(kept) <= 50 and not kept.startswith("ord")
+
+
+@pytest.mark.parametrize(
+    "marked_up",
+    [
+        "<b>How many troops serve in KFOR?</b>",
+        "<p>How many <i>troops</i> serve in <a href='https://example.org'>KFOR</a>?</p>",
+        "<!-- pasted -->How many troops serve in KFOR?<br/>",
+    ],
+)
+def test_markup_typed_into_a_question_does_not_change_the_answer(seeds_assistant, marked_up):
+    plain = seeds_assistant.ask("How many troops serve in KFOR?").to_dict()
+    assert seeds_assistant.ask(marked_up).to_dict() == plain
+
+
+def test_a_long_message_gets_the_question_it_ends_with_answered(seeds_assistant):
+    """The reader asks a first question, rambles, then asks what they want to know (without a "?"); or
+    their question holds an abbreviation with a full stop."""
+    background = "I have been following the news from Kosovo for a while and I read a lot about it. " * 8
+    rambling = f"Who is the EU envoy? {background}Tell me how many troops serve in KFOR today"
+    answer = seeds_assistant.ask(rambling)
+    assert answer.question == "Tell me how many troops serve in KFOR today"
+    assert "4,6" in answer.text and "left out" in answer.notices[0]
+    question = "What did NATO's chief, Mr. Rutte, ask Kosovo and Serbia to do?"
+    assert seeds_assistant.ask(f"{background}{question} Thanks.").question == question
+
+
+def test_a_huge_question_is_read_from_its_end_only():
+    huge = "x" * 50_000_000 + " How many troops serve in KFOR?"
+    kept, notices = prepare_question(huge, 500)
+    assert kept == "How many troops serve in KFOR?"
+    assert "50000031 characters long" in notices[0]
+    # Whatever came before the part read is said to be left out, even if the part read fits.
+    kept, notices = prepare_question("Background. " * 1_000 + " " * 3_990 + "Who leads KFOR?", 500)
+    assert kept == "Who leads KFOR?" and "left out" in notices[0]

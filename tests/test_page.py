@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gradio_client import Client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from askbalkans import Assistant
+from askbalkans import Assistant, Settings
 from conftest import served_page
 
 pytestmark = pytest.mark.e2e
@@ -243,3 +245,29 @@ def test_the_conversation_survives_a_reload_and_can_be_cleared(session):
     session.page.wait_for_function("document.querySelectorAll('#askb-chat .bot-row').length === 0")
     session.reload()
     assert session.page.locator("#askb-chat .bot-row").count() == 0
+
+
+def test_past_the_waiting_limit_the_page_says_the_assistant_is_busy(browser, seeds_assistant):
+    """One question waits (the assistant is still loading) and the limit is one: a question typed on the
+    page is answered at once with a busy notice, and stays in its bubble."""
+    loaded = threading.Event()
+
+    def slow_start() -> Assistant:
+        loaded.wait(timeout=120)
+        return seeds_assistant
+
+    with served_page(slow_start, Settings(max_waiting_questions=1)) as url:
+        waiting = Client(url, verbose=False).submit("How many troops serve in KFOR?", api_name="/answer")
+        page = browser.new_page()
+        try:
+            page.goto(url)
+            box = page.locator("#askb-input textarea")
+            box.fill(ENVOY)
+            box.press("Enter")
+            notice = page.locator("#askb-chat .askb-busy")
+            expect(notice).to_contain_text("The assistant is busy: 1 questions are being answered or waiting")
+            expect(page.locator("#askb-chat .user-row").last).to_contain_text(ENVOY)
+        finally:
+            loaded.set()
+            page.close()
+        assert "KFOR" in waiting.result(timeout=60)["text"]

