@@ -140,6 +140,10 @@ class Settings:
 
     # Questions are cut to this many characters (with a notice).
     max_question_chars: int = _setting(500, low=20, high=100_000)
+    # The chat page suggests up to this many follow-up questions under an answer (0: none), each one
+    # asked first and kept only if answered; looking for them stops after this many seconds.
+    suggestions: int = _setting(3, env="ASKBALKANS_SUGGESTIONS", low=0, high=10)
+    suggestion_budget_s: float = _setting(1.0, env="ASKBALKANS_SUGGESTION_BUDGET_S", low=0, high=60)
 
     # The chat page answers requests for these host names besides loopback and the address it listens on
     # (a team's name for it behind a reverse proxy); comma-separated in the environment.

@@ -46,19 +46,25 @@ This page reloads by itself when the assistant is ready to take questions.</p>
 })();
 </script></body></html>
 """
+WARM_UP_QUESTION = "How many troops serve in KFOR?"
 # Paths of Gradio's that the page does not use and that would let anyone store files on the server.
 BLOCKED_PATHS = ("/upload", "/gradio_api/upload", "/gradio_api/upload_progress")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class AssistantLoader:
-    """Loads the Assistant in the background; `get` waits for it."""
+    """Loads the Assistant in the background (from `start`, at once unless `start=False`); `get` waits."""
 
-    def __init__(self, factory: Callable[[], Assistant]):
+    def __init__(self, factory: Callable[[], Assistant], start: bool = True):
         self._ready = threading.Event()
         self._assistant: Assistant | None = None
         self._error: Exception | None = None
-        threading.Thread(target=self._load, args=(factory,), name="askbalkans-loader", daemon=True).start()
+        self._thread = threading.Thread(target=self._load, args=(factory,), name="askbalkans-loader", daemon=True)
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        self._thread.start()
 
     def _load(self, factory: Callable[[], Assistant]) -> None:
         try:
@@ -139,9 +145,11 @@ def create_app(loader: Any, host: str, port: int, extra_hosts: Sequence[str] = (
     from starlette.middleware.cors import CORSMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+    from askbalkans.articles import add_article_routes
     from askbalkans.ui import CSS, HEAD, build_app, theme
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    add_article_routes(app, loader)  # the reader's article text and original files, before the page's routes
 
     @app.middleware("http")
     async def refuse_uploads(request: Request, call_next: Any) -> Any:
@@ -188,15 +196,20 @@ def serve(
     def assistant() -> Any:
         from askbalkans.assistant import Assistant
 
-        return Assistant(**{k: v for k, v in assistant_options.items() if v is not None})
+        loaded = Assistant(**{k: v for k, v in assistant_options.items() if v is not None})
+        loaded.ask(WARM_UP_QUESTION)  # the first question's one-time costs, paid before a reader asks
+        return loaded
 
-    loader = AssistantLoader(assistant)  # the model and the index load meanwhile, in the background
+    # Gradio first, then the model and the index: imports in two threads share one interpreter lock, so
+    # loading both at once only delays the page without bringing the first answer sooner.
+    loader = AssistantLoader(assistant, start=False)
     import uvicorn
 
     app = create_app(loader, host, port, extra_hosts, origins)  # imports Gradio: the slow part
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_keep_alive=5)
     server = uvicorn.Server(config)
     placeholder.stop()
+    loader.start()  # in the background, while the page is served
     server.run()
 
 
