@@ -53,18 +53,13 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class AssistantLoader:
-    """Loads the Assistant in the background (from `start`, at once unless `start=False`); `get` waits."""
+    """Loads the Assistant in the background; `get` waits for it."""
 
-    def __init__(self, factory: Callable[[], Assistant], start: bool = True):
+    def __init__(self, factory: Callable[[], Assistant]):
         self._ready = threading.Event()
         self._assistant: Assistant | None = None
         self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._load, args=(factory,), name="askbalkans-loader", daemon=True)
-        if start:
-            self.start()
-
-    def start(self) -> None:
-        self._thread.start()
+        threading.Thread(target=self._load, args=(factory,), name="askbalkans-loader", daemon=True).start()
 
     def _load(self, factory: Callable[[], Assistant]) -> None:
         try:
@@ -200,16 +195,13 @@ def serve(
         loaded.ask(WARM_UP_QUESTION)  # the first question's one-time costs, paid before a reader asks
         return loaded
 
-    # Gradio first, then the model and the index: imports in two threads share one interpreter lock, so
-    # loading both at once only delays the page without bringing the first answer sooner.
-    loader = AssistantLoader(assistant, start=False)
+    loader = AssistantLoader(assistant)  # the model and the index load meanwhile, in the background
     import uvicorn
 
     app = create_app(loader, host, port, extra_hosts, origins)  # imports Gradio: the slow part
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_keep_alive=5)
     server = uvicorn.Server(config)
     placeholder.stop()
-    loader.start()  # in the background, while the page is served
     server.run()
 
 
