@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
@@ -12,7 +14,7 @@ from askbalkans import Assistant
 from askbalkans.answer import Answer, Citation, Quote
 from askbalkans.server import LOADING
 from askbalkans.ui import plain_answer, render_answer, user_bubble
-from conftest import served_page
+from conftest import SEEDS, served_page
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +84,44 @@ def test_the_plain_text_has_the_markers_and_a_list_of_sources():
     plain = plain_answer(hostile_answer())
     assert plain.startswith("Sentence ") and "[1]" in plain
     assert "Sources:\n[1] Title" in plain
+
+
+def fetched(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, b""
+
+
+def test_the_reader_routes_serve_only_articles_the_index_holds(seeds_assistant):
+    doc_id, record = next(iter(seeds_assistant.index.articles.items()))
+    with served_page(lambda: seeds_assistant) as url:
+        status, _, body = fetched(f"{url}askbalkans/article?doc={doc_id}&marks=0-40,junk,9-3")
+        article = json.loads(body)
+        assert status == 200 and article["title"] == record.title
+        sentences = [s for paragraph in article["paragraphs"] for s in paragraph]
+        assert len(sentences) == record.sentences and sentences[0]["marked"]
+        assert [s["marked"] for s in sentences[1:]].count(True) <= 1  # only what overlaps 0-40
+        status, headers, body = fetched(f"{url}askbalkans/source?doc={doc_id}")
+        assert status == 200 and body == (SEEDS / record.source).read_bytes()
+        assert headers["content-type"] == "text/plain; charset=utf-8"
+        assert (
+            headers["content-disposition"].startswith("attachment;") and record.source in headers["content-disposition"]
+        )
+        assert headers["x-content-type-options"] == "nosniff"
+        for wanted in ("nothing", "../../../etc/passwd", "/etc/passwd", record.source, "%2e%2e%2fREADME.md"):
+            for route in ("article", "source"):
+                assert fetched(f"{url}askbalkans/{route}?doc={wanted}")[0] == 404, (route, wanted)
+
+
+def test_an_article_whose_file_is_gone_or_replaced_by_a_link_out_has_no_original(corpus_copy, tmp_path, embedder):
+    assistant = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index", embedder=embedder)
+    (gone, first), (linked, second) = list(assistant.index.articles.items())[:2]
+    (corpus_copy / first.source).unlink()
+    (corpus_copy / second.source).unlink()
+    (corpus_copy / second.source).symlink_to("/etc/passwd")
+    with served_page(lambda: assistant) as url:
+        assert fetched(f"{url}askbalkans/source?doc={gone}")[0] == 404
+        assert fetched(f"{url}askbalkans/source?doc={linked}")[0] == 404
+        assert fetched(f"{url}askbalkans/article?doc={linked}")[0] == 200  # the text is the index's own

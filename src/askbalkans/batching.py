@@ -31,9 +31,9 @@ class _Job(Generic[Item, Result]):
 class MicroBatcher(Generic[Item, Result]):
     """Calls `function` (a list of items -> one result per item) on the items of every thread waiting,
     at most `max_items` at a time. One batch runs at a time; the thread that starts it waits `window`
-    seconds first when other threads are calling too, so that those arriving meanwhile join it. The results are those `function` gives for
-    the batch (a model's output for a text may differ from its output for the text alone by float
-    rounding: about 1e-7 for MiniLM's embeddings)."""
+    seconds first when other threads are calling too, so that those arriving meanwhile join it. The
+    results are those `function` gives for the batch (a model's output for a text may differ from its
+    output for the text alone by float rounding: about 1e-7 for MiniLM's embeddings)."""
 
     def __init__(self, function: Callable[[list[Item]], Sequence[Result]], window: float, max_items: int):
         self.function = function

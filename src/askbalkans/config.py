@@ -140,6 +140,10 @@ class Settings:
 
     # Questions are cut to this many characters (with a notice): their last question sentence is kept.
     max_question_chars: int = _setting(500, low=20, high=100_000)
+    # The chat page suggests up to this many follow-up questions under an answer (0: none), each one
+    # asked first and kept only if answered; looking for them stops after this many seconds.
+    suggestions: int = _setting(3, env="ASKBALKANS_SUGGESTIONS", low=0, high=10)
+    suggestion_budget_s: float = _setting(0.5, env="ASKBALKANS_SUGGESTION_BUDGET_S", low=0, high=60)
 
     # Serving. A request to the page larger than this many bytes is refused (413) before it is read: a
     # question is only read up to max_question_chars, and the largest request the page makes (its saved

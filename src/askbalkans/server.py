@@ -51,6 +51,7 @@ This page reloads by itself when the assistant is ready to take questions.</p>
 })();
 </script></body></html>
 """
+WARM_UP_QUESTION = "How many troops serve in KFOR?"
 # Paths of Gradio's that the page does not use and that would let anyone store files on the server.
 BLOCKED_PATHS = ("/upload", "/gradio_api/upload", "/gradio_api/upload_progress")
 # The API schemas (FastAPI's and Gradio's): neither the page nor gradio_client reads them (they read
@@ -245,11 +246,13 @@ def create_app(
     from starlette.middleware.cors import CORSMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+    from askbalkans.articles import add_article_routes
     from askbalkans.config import Settings
     from askbalkans.ui import CSS, HEAD, build_app, theme
 
     settings = settings or Settings.from_env()
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    add_article_routes(app, loader)  # the reader's article text and original files, before the page's routes
     # Gradio steps its own CORS handling aside when the app has this middleware: only `origins` (and the
     # page's own origin, which needs no CORS) may call the API from a browser.
     app.add_middleware(
@@ -295,7 +298,9 @@ def serve(
     def assistant() -> Any:
         from askbalkans.assistant import Assistant
 
-        return Assistant(settings=settings, **{k: v for k, v in assistant_options.items() if v is not None})
+        loaded = Assistant(settings=settings, **{k: v for k, v in assistant_options.items() if v is not None})
+        loaded.ask(WARM_UP_QUESTION)  # the first question's one-time costs, paid before a reader asks
+        return loaded
 
     loader = AssistantLoader(assistant)  # the model and the index load meanwhile, in the background
     import uvicorn

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from askbalkans.answer import Answer, Citation
+from askbalkans.articles import ARTICLE_ROUTE, SOURCE_ROUTE
 
 # No analytics, version checks or hub look-ups: the page runs offline. Set before gradio is imported.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -53,7 +54,9 @@ FONT = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "A
 MONO_FONT = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 
 # Colours chosen for a contrast of at least 4.5:1 on Gradio's light (#fff, #f4f4f5) and dark (#0b0f19,
-# #27272a) message backgrounds; the browser tests measure them.
+# #18181b, #27272a) message backgrounds; the browser tests measure them. One selector per ".dark" rule:
+# Gradio adds a copy of each rule scoped to its container (more specific than the rule), and takes ".dark"
+# out of only the first selector of a list, so a second ".dark" selector loses to the light rule's copy.
 CSS = f"""
 body, gradio-app {{ font-family: {", ".join(f'"{f}"' if " " in f else f for f in FONT)}; }}
 #askb-chat .askb-answer {{ line-height: 1.5; }}
@@ -63,7 +66,8 @@ body, gradio-app {{ font-family: {", ".join(f'"{f}"' if " " in f else f for f in
   color: #1d4ed8; background: #e0e7ff; white-space: nowrap; }}
 .dark #askb-chat .askb-chip {{ color: #dbeafe; background: #1e3a8a; }}
 #askb-chat .askb-meta, #askb-chat .askb-notice {{ font-size: .85em; color: #3f3f46; margin: .2em 0; }}
-.dark #askb-chat .askb-meta, .dark #askb-chat .askb-notice {{ color: #d4d4d8; }}
+.dark #askb-chat .askb-meta {{ color: #d4d4d8; }}
+.dark #askb-chat .askb-notice {{ color: #d4d4d8; }}
 #askb-chat .askb-notice {{ font-style: italic; }}
 #askb-chat .askb-differ {{ font-weight: 600; margin: 0 0 .3em; }}
 #askb-chat details.askb-card {{ border: 1px solid #a1a1aa; border-radius: .4em; margin: .3em 0; padding: .1em .5em; }}
@@ -73,13 +77,41 @@ body, gradio-app {{ font-family: {", ".join(f'"{f}"' if " " in f else f for f in
 #askb-chat mark {{ background: #fde68a; color: #111827; padding: 0 .1em; }}
 .dark #askb-chat mark {{ background: #854d0e; color: #fefce8; }}
 #askb-chat .askb-plain {{ display: none; }}
+#askb-chat .askb-links {{ font-size: .85em; margin: .3em 0; }}
+#askb-chat .askb-read, #askb-chat .askb-original, #askb-chat .askb-suggest, #askb-reader a {{ color: #1d4ed8; }}
+.dark #askb-chat .askb-read {{ color: #93c5fd; }}
+.dark #askb-chat .askb-original {{ color: #93c5fd; }}
+.dark #askb-chat .askb-suggest {{ color: #93c5fd; }}
+.dark #askb-reader a {{ color: #93c5fd; }}
+#askb-chat .askb-suggestions {{ margin: .5em 0 0; font-size: .9em; }}
+#askb-chat .askb-suggest {{ display: inline-block; margin: .15em .3em .15em 0; padding: .1em .5em;
+  border: 1px solid currentColor; border-radius: 1em; text-decoration: none; }}
+#askb-reader {{ max-width: min(48em, 94vw); max-height: 88vh; padding: 0; border: 1px solid #a1a1aa;
+  border-radius: .5em; color: #18181b; background: #fff; }}
+.dark #askb-reader {{ color: #f4f4f5; background: #18181b; }}
+#askb-reader::backdrop {{ background: rgb(0 0 0 / .55); }}
+#askb-reader .askb-reader-head {{ position: sticky; top: 0; display: flex; gap: 1em; align-items: start;
+  justify-content: space-between; padding: .8em 1em .4em; background: inherit; }}
+#askb-reader h2 {{ font-size: 1.15em; margin: 0; }}
+#askb-reader .askb-reader-meta {{ font-size: .85em; margin: 0 1em .5em; color: #3f3f46; }}
+.dark #askb-reader .askb-reader-meta {{ color: #d4d4d8; }}
+#askb-reader .askb-reader-text {{ padding: 0 1em 1em; line-height: 1.55; }}
+#askb-reader mark {{ background: #fde68a; color: #111827; }}
+.dark #askb-reader mark {{ background: #854d0e; color: #fefce8; }}
+#askb-reader button {{ font: inherit; padding: .2em .8em; border: 1px solid #71717a; border-radius: .3em;
+  color: inherit; background: transparent; cursor: pointer; }}
+.askb-skip {{ position: fixed; left: .5em; top: -10em; z-index: 1000; padding: .4em .8em; border-radius: .3em;
+  color: #fff; background: #1d4ed8; }}
+.askb-skip:focus {{ top: .5em; }}
 #askb-status {{ font-size: .9em; }}
 #askb-input textarea::placeholder {{ color: #5c5c66; opacity: 1; }}
 .dark #askb-input textarea::placeholder {{ color: #b4b4bd; }}
 """
 
-# In the page: the chips open their card; the copy button copies the plain text; screen readers read the
-# plain text; after each reply the view shows its start and the question box has the focus again.
+# In the page: the chips open their card; "Read the whole article" opens the reader; a suggested follow-up
+# is asked; the copy button copies the plain text; screen readers read the plain text; "Skip to question"
+# (the first Tab stop) and "/" focus the question box; after each reply the view shows its start and the
+# question box has the focus again.
 HEAD = """
 <script>
 (() => {
@@ -95,7 +127,87 @@ HEAD = """
     const content = row.querySelector('.message-content');
     return content ? content.innerText : null;
   };
+  const questionBox = () => document.querySelector('#askb-input textarea');
+  const focusQuestion = () => { const box = questionBox(); if (box) { box.focus(); } };
+  // A suggested follow-up is asked as if typed: into the box, then Send.
+  const askNext = (question) => {
+    const box = questionBox();
+    if (!box) { return; }
+    box.value = question;
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    requestAnimationFrame(() => document.querySelector('#askb-input button.submit-button')?.click());
+  };
+  // The reader: a cited article, whole, in a dialog over the page; its text is set as text, never markup.
+  const readerDialog = () => {
+    let dialog = document.getElementById('askb-reader');
+    if (dialog) { return dialog; }
+    dialog = document.createElement('dialog');
+    dialog.id = 'askb-reader';
+    dialog.setAttribute('aria-labelledby', 'askb-reader-title');
+    dialog.innerHTML = '<div class="askb-reader-head"><h2 id="askb-reader-title"></h2>'
+      + '<button type="button" class="askb-reader-close">Close</button></div>'
+      + '<p class="askb-reader-meta"></p><div class="askb-reader-text"></div>';
+    dialog.querySelector('.askb-reader-close').addEventListener('click', () => dialog.close());
+    document.body.appendChild(dialog);
+    return dialog;
+  };
+  const openArticle = async (link) => {
+    const dialog = readerDialog();
+    const [title, meta, body] = ['h2', '.askb-reader-meta', '.askb-reader-text'].map((s) => dialog.querySelector(s));
+    let article = null;
+    try {
+      const response = await fetch(link.href, {cache: 'no-store'});
+      article = response.ok ? await response.json() : null;
+    } catch (error) { /* shown below */ }
+    body.replaceChildren();
+    meta.replaceChildren();
+    title.textContent = article ? article.title : 'The article could not be loaded.';
+    if (article) {
+      const facts = [article.outlet, article.byline && `by ${article.byline}`, article.dateline, article.date];
+      meta.append(facts.filter(Boolean).join(' · '));
+      if (/^https?:[/][/]/.test(article.url)) {
+        const url = document.createElement('a');
+        Object.assign(url, {href: article.url, target: '_blank', rel: 'noopener noreferrer'});
+        url.textContent = new URL(article.url).hostname;
+        meta.append(meta.textContent ? ' · ' : '', url);
+      }
+      for (const sentences of article.paragraphs) {
+        const paragraph = document.createElement('p');
+        sentences.forEach((sentence, number) => {
+          if (number) { paragraph.append(' '); }
+          if (!sentence.marked) { paragraph.append(sentence.text); return; }
+          const mark = document.createElement('mark');
+          mark.textContent = sentence.text;
+          paragraph.append(mark);
+        });
+        body.append(paragraph);
+      }
+    }
+    dialog.addEventListener('close', () => link.focus(), {once: true});
+    dialog.showModal();
+    dialog.querySelector('mark')?.scrollIntoView({block: 'center'});
+  };
+  // Skip to the question box: the first stop of Tab, and "/" from anywhere but a field.
+  const addSkipLink = () => {
+    if (document.querySelector('.askb-skip')) { return; }
+    const skip = document.createElement('a');
+    Object.assign(skip, {href: '#askb-input', className: 'askb-skip', textContent: 'Skip to question'});
+    document.body.prepend(skip);
+  };
+  if (document.body) { addSkipLink(); } else { document.addEventListener('DOMContentLoaded', addSkipLink); }
+  document.addEventListener('keydown', (event) => {
+    const typing = event.target.closest && event.target.closest('input, textarea, select, [contenteditable]');
+    if (event.key === '/' && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      focusQuestion();
+    }
+  });
   document.addEventListener('click', (event) => {
+    if (event.target.closest('a.askb-skip')) { event.preventDefault(); focusQuestion(); return; }
+    const next = event.target.closest('a.askb-suggest');
+    if (next) { event.preventDefault(); askNext(next.textContent); return; }
+    const read = event.target.closest('a.askb-read');
+    if (read) { event.preventDefault(); openArticle(read); return; }
     const chip = event.target.closest('a.askb-chip');
     if (chip) {
       event.preventDefault();
@@ -141,14 +253,16 @@ HEAD = """
 </script>
 """
 AFTER_REPLY_JS = "() => { window.askbalkansShowReply && window.askbalkansShowReply(); }"
+CLEARED_JS = "() => { window.askbalkansReplies = 0; document.querySelector('#askb-input textarea')?.focus(); }"
 
 
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def render_answer(answer: Answer, turn: int = 0) -> str:
-    """The reply as HTML: the answer first, then a card per cited article; every piece of article or user
-    text is escaped. `turn` keeps the ids of this reply's cards apart from other replies'."""
+def render_answer(answer: Answer, turn: int = 0, suggestions: Sequence[str] = ()) -> str:
+    """The reply as HTML: the answer first, then a card per cited article, then the suggested follow-up
+    questions; every piece of article or user text is escaped. `turn` keeps the ids of this reply's cards
+    apart from other replies'."""
     citations = {c.marker: c for c in answer.citations}
     article_of = {c.marker: c.doc_id for c in answer.citations}
     card_ids = {doc_id: f"askb-{turn}-{number}" for number, doc_id in enumerate(dict.fromkeys(article_of.values()))}
@@ -164,7 +278,12 @@ def render_answer(answer: Answer, turn: int = 0) -> str:
     if answer.citations:
         parts.append(f'<p class="askb-meta">Confidence {answer.confidence:.2f}</p>')
         parts += [_card(doc_id, card_ids[doc_id], answer) for doc_id in card_ids]
-    parts.append(f'<div class="askb-plain">{html.escape(plain_answer(answer))}</div>')
+    if suggestions:
+        asks = " ".join(f'<a class="askb-suggest" href="#askb-input">{html.escape(q)}</a>' for q in suggestions)
+        parts.append(f'<p class="askb-suggestions"><span class="askb-meta">Ask next:</span> {asks}</p>')
+    # The plain text keeps its line breaks (as character references: the markup's own are dropped below).
+    plain = html.escape(plain_answer(answer)).replace("\n", "&#10;")
+    parts.append(f'<div class="askb-plain">{plain}</div>')
     parts.append("</div>")
     return "".join(parts).replace("\n", " ")
 
@@ -213,7 +332,25 @@ def _card(doc_id: str, card_id: str, answer: Answer) -> str:
             escaped = html.escape(sentence)
             highlighted = highlighted.replace(escaped, f"<mark>{escaped}</mark>", 1)
         passages.append(f"<blockquote>{highlighted}</blockquote>")
-    return f'<details class="askb-card" id="{card_id}"><summary>{summary}</summary>{"".join(passages)}</details>'
+    return (
+        f'<details class="askb-card" id="{card_id}"><summary>{summary}</summary>{"".join(passages)}'
+        f"{_article_links(own)}</details>"
+    )
+
+
+def _article_links(own: list[Citation]) -> str:
+    """Read the whole article in the page (its quoted sentences highlighted); download its original file."""
+    first = own[0]
+    marks = ",".join(f"{c.start}-{c.end}" for c in own)
+    read = f"{ARTICLE_ROUTE.lstrip('/')}?{urlencode({'doc': first.doc_id, 'marks': marks})}"
+    links = [f'<a class="askb-read" href="{html.escape(read)}">Read the whole article</a>']
+    if first.source:
+        original = f"{SOURCE_ROUTE.lstrip('/')}?{urlencode({'doc': first.doc_id})}"
+        links.append(
+            f'<a class="askb-original" href="{html.escape(original)}" download>'
+            f"Original file ({html.escape(first.source)})</a>"
+        )
+    return f'<p class="askb-links">{" · ".join(links)}</p>'
 
 
 def plain_answer(answer: Answer) -> str:
@@ -245,20 +382,36 @@ def busy_reply(message: str) -> str:
 def build_app(loader: AssistantLoader, questions: AnswerQueue) -> gr.Blocks:
     """The page; its questions are answered through `questions` (which says "busy" past its limit)."""
 
-    async def ask_question(question: str, answers: list[Answer]) -> AsyncIterator[tuple[str, list[Answer]]]:
-        """The reply to `question` and the conversation after it; raises `Busy`."""
+    async def ask_question(
+        question: str, answers: list[Answer], with_follow_ups: bool
+    ) -> AsyncIterator[tuple[str, list[Answer]]]:
+        """The reply to `question` and the conversation after it; raises `Busy`. `with_follow_ups`: with
+        the follow-up questions worth asking, each checked by asking it (within `suggestion_budget_s`), in
+        the same reply: a second one would come while a new question may be on its way, and overwrite it."""
         if not loader.ready:
             yield LOADING, answers
+
+        def answered() -> tuple[Answer, list[str]]:
+            assistant = loader.get()
+            answer = assistant.ask(question, history=answers)
+            if not with_follow_ups:
+                return answer, []
+            from askbalkans.suggestions import suggest  # with the index libraries, loaded by now
+
+            settings = assistant.settings
+            asked = [a.question for a in answers]
+            return answer, suggest(assistant, answer, asked, settings.suggestions, settings.suggestion_budget_s)
+
         try:
-            answer = await questions.run(lambda: loader.get().ask(question, history=answers))
+            answer, follow_ups = await questions.run(answered)
         except RuntimeError as error:  # the assistant could not start
             yield html.escape(str(error)), answers
             return
-        yield render_answer(answer, len(answers)), [*answers, answer]
+        yield render_answer(answer, len(answers), follow_ups), [*answers, answer]
 
     async def ask_api(question: str, answers: list[Answer]) -> AsyncIterator[tuple[str, list[Answer]]]:
         try:
-            async for reply in ask_question(question, answers):
+            async for reply in ask_question(question, answers, with_follow_ups=False):
                 yield reply
         except Busy as busy:  # gradio_client raises it as an AppError with this message
             raise gr.Error(str(busy), print_exception=False) from None
@@ -271,7 +424,7 @@ def build_app(loader: AssistantLoader, questions: AnswerQueue) -> gr.Blocks:
 
     async def respond(question: str, chat: list[dict], answers: list[Answer]) -> AsyncIterator[tuple[Any, Any, Any]]:
         try:
-            async for reply, answered in ask_question(question, answers):
+            async for reply, answered in ask_question(question, answers, with_follow_ups=True):
                 saved = [a.to_dict() for a in answered][-SAVED_TURNS:]
                 yield [*chat, {"role": "assistant", "content": reply}], answered, saved
         except Busy as busy:  # said in the conversation; the question stays in its bubble, to send again
@@ -326,9 +479,7 @@ def build_app(loader: AssistantLoader, questions: AnswerQueue) -> gr.Blocks:
             autofocus=True,
             max_lines=6,
         )
-        with gr.Row():
-            gr.Examples(EXAMPLES, inputs=[textbox], label="Examples")
-            clear = gr.Button("Clear conversation", variant="secondary", size="sm", scale=0)
+        gr.Examples(EXAMPLES, inputs=[textbox], label="Examples")
         answers = gr.State([])
         pending = gr.State("")
         saved = gr.BrowserState([], storage_key=BROWSER_STORAGE_KEY, secret=BROWSER_STORAGE_SECRET)
@@ -342,10 +493,24 @@ def build_app(loader: AssistantLoader, questions: AnswerQueue) -> gr.Blocks:
             api_visibility="private",
             concurrency_limit=None,
         ).then(None, None, None, js=AFTER_REPLY_JS, api_visibility="private")
-        clear.click(lambda: ([], [], [], ""), None, [chatbot, answers, saved, textbox], api_visibility="private").then(
-            None, None, None, js=AFTER_REPLY_JS, api_visibility="private"
+        # The chat's own clear button (its trash icon) is the one clear control: it empties the view, the
+        # turns follow-ups are read against, and the browser's copy a reload would bring back.
+        # The browser's copy goes at once, not only when the server's answer comes (a reload may be quicker).
+        chatbot.clear(
+            lambda: ([], [], [], ""),
+            None,
+            [chatbot, answers, saved, textbox],
+            js=f"() => {{ localStorage.removeItem('{BROWSER_STORAGE_KEY}'); }}",
+            queue=False,
+            api_visibility="private",
+        ).then(None, None, None, js=CLEARED_JS, api_visibility="private")
+        app.load(restore, [saved], [chatbot, answers], api_visibility="private").then(
+            None,
+            None,
+            None,
+            js=AFTER_REPLY_JS,
+            api_visibility="private",  # counts the restored replies
         )
-        app.load(restore, [saved], [chatbot, answers], api_visibility="private")
 
         # The API: the same conversation per client session, without the page's components.
         api_question = gr.Textbox(visible=False)
