@@ -31,6 +31,7 @@ _MARK = re.compile(r"^(\d{1,9})-(\d{1,9})$")
 # The original files served, by suffix (what corpus.py and the extractors read).
 CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".htm": "text/html; charset=utf-8",
     ".pdf": "application/pdf",
