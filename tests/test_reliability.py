@@ -29,7 +29,7 @@ from askbalkans.indexer import index_spec, open_index
 from askbalkans.server import free_port
 from askbalkans.stores import StaleIndex, chunk_id
 from askbalkans.stores.embedded import CURRENT, EmbeddedStore
-from conftest import served_page
+from conftest import SEEDS, served_page
 
 pytestmark = pytest.mark.reliability
 
@@ -51,6 +51,27 @@ def test_symlinks_that_leave_the_corpus_are_skipped_with_a_message(corpus_copy, 
     assert all("leads out of the corpus folder" in reason for reason in reasons.values())
     assert "passwd.txt" in caplog.text
     assert "again" in {a.doc_id for a in load_corpus(corpus_copy).articles}
+
+
+def test_symlink_loops_are_skipped_with_a_message_and_the_rest_is_read(corpus_copy, caplog):
+    (corpus_copy / "loop.txt").symlink_to("loop.txt")
+    (corpus_copy / "ping.txt").symlink_to("pong.txt")
+    (corpus_copy / "pong.txt").symlink_to("ping.txt")
+    corpus = load_corpus(corpus_copy)
+    reasons = {s.path.name: s.reason for s in corpus.skipped}
+    assert set(reasons) == {"loop.txt", "ping.txt", "pong.txt"}
+    assert all("symlink loop" in reason for reason in reasons.values())
+    assert "loop.txt: a symlink loop" in caplog.text
+    assert len(corpus.articles) == len(list(SEEDS.iterdir()))
+
+
+def test_a_hard_link_to_a_file_elsewhere_is_read_as_the_corpus_file_it_is(corpus_copy, tmp_path):
+    """The corpus folder's trust boundary (README, "Adding articles"): a hard link is a regular file of the
+    folder, indistinguishable from a copy, so it is read; only someone who may write the folder can make one."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Outside\n\nThe Ibar bridge reopened in 2031.\n", "utf-8")
+    os.link(outside, corpus_copy / "linked.txt")
+    assert "linked" in {a.doc_id for a in load_corpus(corpus_copy).articles}
 
 
 def test_the_login_shell_of_root_is_not_in_the_corpus(corpus_copy, tmp_path, embedder):
