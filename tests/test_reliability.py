@@ -3,6 +3,7 @@ server exposes only what the page uses; index loads never mix two builds; a boun
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -175,14 +176,26 @@ def test_leftovers_of_a_crashed_update_are_removed_by_the_next(corpus_copy, tmp_
     assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted([CURRENT, "LOCK", current, *in_use])
 
 
-def test_updates_killed_at_random_moments_leave_the_index_usable_and_right(tmp_path):
-    """eval/crash_check.py, in a few rounds: each update is killed with SIGKILL at a random moment."""
+def eval_script(name: str):
+    """The module of eval/<name>.py."""
     sys.path.insert(0, str(PROJECT_ROOT / "eval"))
     try:
-        import crash_check
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(PROJECT_ROOT / "eval"))
-    assert crash_check.run(3, tmp_path) == 3
+
+
+def test_updates_killed_at_random_moments_leave_the_index_usable_and_right(tmp_path):
+    """eval/crash_check.py, in a few rounds: each update is killed with SIGKILL at a random moment."""
+    assert eval_script("crash_check").run(3, tmp_path) == 3
+
+
+def test_damaged_index_files_are_named_and_rebuilt_or_refused_with_the_answers_of_a_rebuild(tmp_path):
+    """eval/corruption_check.py --quick: a pointer of binary junk, and one that is a directory, a lock that is
+    a directory, a segment's file of junk, and a read-only folder that needs a rebuild (exit 2, in a process
+    without root's permission override)."""
+    results = eval_script("corruption_check").run(tmp_path, quick=True)
+    assert len(results) == 5 and not [(r.case.name, r.problem) for r in results if r.problem]
 
 
 # --- the server -------------------------------------------------------------------------------

@@ -259,6 +259,8 @@ class EmbeddedStore:
         """The generation `CURRENT` names; StaleIndex, naming the file and what is wrong, where it names none."""
         pointer = self.folder / CURRENT
         if _problem(pointer) == "is missing":
+            if self._folders(_GENERATION_PREFIX):
+                raise StaleIndex(f"{pointer} is missing (generations are there, but none is named in use)")
             raise StaleIndex(f"no index in {self.folder} yet")
         data = _read_owned(pointer)
         try:
