@@ -354,7 +354,7 @@ def _flip_last_byte(path):
         (lambda folder: _flip_last_byte(folder / ARTICLES), "articles.json is corrupt (checksum mismatch)"),
         (lambda folder: (folder / "postings_rows.npy").write_bytes(b"\0"), "postings_rows.npy is corrupt"),
         (lambda folder: _flip_last_byte(folder / SENTENCE_VECTORS), "sentence_vectors.npy is corrupt"),
-        (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "gen-999999 is missing"),
+        (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "names gen-999999, which is missing"),
         (lambda folder: (folder.parent / CURRENT).write_text(folder.name), "names no generation: 'seg-000001'"),
     ],
 )

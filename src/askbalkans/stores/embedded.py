@@ -217,6 +217,8 @@ class EmbeddedStore:
     def _load_current(self, spec: Mapping[str, Any]) -> _Generation:
         name = self._current()
         try:
+            if not os.path.lexists(self.folder / name):
+                raise StaleIndex(f"{self.folder / CURRENT} names {name}, which is missing")
             manifest = _manifest(self.folder / name)
             if not isinstance(manifest.get("spec"), dict):
                 raise StaleIndex(f"the manifest of {name} is corrupt (it holds no index spec)")
