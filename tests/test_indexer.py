@@ -20,11 +20,13 @@ from askbalkans.stores import chunk_id
 from askbalkans.stores.embedded import (
     ARTICLES,
     CURRENT,
+    LOST,
     MANIFEST,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
     EmbeddedStore,
     _checksums,
+    sealed,
 )
 
 
@@ -325,8 +327,9 @@ def test_an_index_of_an_older_format_is_rebuilt_saying_so(small_settings, embedd
     reopen(small_settings, embedder)
     manifest_path = generation(small_settings) / MANIFEST
     manifest = json.loads(manifest_path.read_text())
+    del manifest["sha256"]
     manifest["spec"]["format_version"] -= 1
-    manifest_path.write_text(json.dumps(manifest))
+    manifest_path.write_text(json.dumps(sealed(manifest)))
     expected = f"the index format changed ({FORMAT_VERSION - 1} -> {FORMAT_VERSION})"
     assert reopen(small_settings, embedder).report.rebuilt_because == expected
 
@@ -347,11 +350,12 @@ def _flip_last_byte(path):
     [
         (lambda folder: (folder / PASSAGE_VECTORS).write_bytes(b"not a faiss index"), "passages.faiss is corrupt"),
         (lambda folder: (folder / "text.npy").unlink(), "text.npy is missing"),
-        (lambda folder: (folder / MANIFEST).write_text("{ truncated"), "manifest of seg-000001 is corrupt"),
+        (lambda folder: (folder / MANIFEST).write_text("{ truncated"), "seg-000001/manifest.json is corrupt (not JSON"),
+        (lambda folder: _flip_last_byte(folder / ARTICLES), "articles.json is corrupt (checksum mismatch)"),
         (lambda folder: (folder / "postings_rows.npy").write_bytes(b"\0"), "postings_rows.npy is corrupt"),
         (lambda folder: _flip_last_byte(folder / SENTENCE_VECTORS), "sentence_vectors.npy is corrupt"),
-        (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "index manifest is missing"),
-        (lambda folder: (folder.parent / CURRENT).write_text(folder.name), "holds no index spec"),
+        (lambda folder: (folder.parent / CURRENT).write_text("gen-999999"), "names gen-999999, which is missing"),
+        (lambda folder: (folder.parent / CURRENT).write_text(folder.name), "names no generation: 'seg-000001'"),
     ],
 )
 def test_a_corrupt_or_incomplete_index_is_rebuilt(small_settings, embedder, damage, reason):
@@ -360,6 +364,68 @@ def test_a_corrupt_or_incomplete_index_is_rebuilt(small_settings, embedder, dama
     opened = reopen(small_settings, embedder)
     assert reason in opened.report.rebuilt_because
     assert opened.index.passage_count == 2
+    assert not reopen(small_settings, embedder).report.updated
+
+
+def test_a_pointer_of_binary_bytes_is_named_and_the_index_rebuilt(small_settings, embedder):
+    reopen(small_settings, embedder)
+    (small_settings.index_dir / CURRENT).write_bytes(b"\xff\xfe\x00\x93junk")
+    opened = reopen(small_settings, embedder)
+    assert (
+        opened.report.rebuilt_because
+        == f"{small_settings.index_dir / CURRENT} is corrupt (it holds binary bytes, not the name of a generation)"
+    )
+    assert opened.index.passage_count == 2 and not reopen(small_settings, embedder).report.updated
+
+
+def test_a_pointer_that_is_a_directory_is_moved_away_and_the_index_rebuilt(small_settings, embedder, caplog):
+    reopen(small_settings, embedder)
+    pointer = small_settings.index_dir / CURRENT
+    pointer.unlink()
+    pointer.mkdir()
+    (pointer / "notes.txt").write_text("not the store's")
+    opened = reopen(small_settings, embedder)
+    assert opened.report.rebuilt_because == f"{pointer} is a directory, not the file the index wrote"
+    [moved] = (small_settings.index_dir / LOST).glob(f"*/{CURRENT}")
+    assert (moved / "notes.txt").read_text() == "not the store's"  # nothing the store did not write is lost
+    assert f"moved it to {moved}" in caplog.text
+    assert pointer.is_file() and not reopen(small_settings, embedder).report.updated
+
+
+def test_a_lock_that_is_a_directory_is_moved_away_and_updates_go_on(small_settings, embedder, caplog):
+    reopen(small_settings, embedder)
+    lock = small_settings.index_dir / "LOCK"
+    lock.unlink()
+    lock.mkdir()
+    assert not reopen(small_settings, embedder).report.updated  # the index itself is intact: kept
+    [moved] = (small_settings.index_dir / LOST).glob("*/LOCK")
+    assert f"{lock} is a directory, not the file the index wrote: moved it to {moved}" in caplog.text
+    (small_settings.corpus_dir / "bridge.md").write_text("# Ibar bridge\n\nThe Ibar bridge reopened in 2031.\n")
+    assert reopen(small_settings, embedder).report.added == ("bridge",)
+    assert lock.is_file()
+
+
+def test_a_manifest_edited_into_other_valid_json_is_found_corrupt(small_settings, embedder):
+    """A manifest says which rows are dead and what the acronyms are: a change that keeps it valid JSON would
+    give a silently wrong index, so each manifest carries the SHA-256 of its content."""
+    reopen(small_settings, embedder)
+    path = generation(small_settings) / MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["acronyms"]["kfor"] = ["kosovo", "forc", "extra"]
+    path.write_text(json.dumps(manifest))
+    assert reopen(small_settings, embedder).report.rebuilt_because == f"{path} is corrupt (checksum mismatch)"
+
+
+def test_an_index_written_before_manifests_carried_checksums_is_rebuilt_saying_so(small_settings, embedder):
+    reopen(small_settings, embedder)
+    for folder in [generation(small_settings), *segments(small_settings)]:  # as the previous version wrote them
+        manifest = json.loads((folder / MANIFEST).read_text())
+        del manifest["sha256"]
+        (folder / MANIFEST).write_text(json.dumps(manifest))
+    opened = reopen(small_settings, embedder)
+    assert opened.report.rebuilt_because.endswith(
+        "manifest.json carries no checksum (an index written by an older version)"
+    )
     assert not reopen(small_settings, embedder).report.updated
 
 

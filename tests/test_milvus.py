@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +15,7 @@ from askbalkans.evaluation.metrics import contains_answer
 from askbalkans.server import free_port
 from askbalkans.stores import open_store
 from askbalkans.stores.milvus import MilvusStore
+from askbalkans.stores.milvus_lite import MilvusLiteServer
 from test_assistant import KNOWN
 from test_indexer import acronyms_follow_the_articles
 
@@ -136,3 +140,49 @@ def test_an_update_stopped_after_the_switch_keeps_the_new_rows(
 def test_a_server_that_is_down_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot reach the Milvus server at http://127.0.0.1:"):
         MilvusStore(f"http://127.0.0.1:{free_port()}", "nowhere")
+
+
+def test_a_server_that_dies_mid_operation_is_a_clear_error_and_a_restart_recovers(
+    tmp_path, corpus_copy, embedder, seeds_assistant
+):
+    """A Milvus Lite server of its own, killed (SIGKILL) under a running assistant, then started again."""
+    question = "How many troops serve in KFOR?"
+
+    def assistant(uri: str) -> Assistant:
+        store = MilvusStore(uri, "dying")
+        return Assistant(corpus_dir=corpus_copy, store=store, embedder=embedder, tagger=seeds_assistant.tagger)
+
+    server = MilvusLiteServer(tmp_path / "milvus")
+    with server as uri:
+        running = assistant(uri)
+        expected = running.ask(question).to_dict()
+        reached = MilvusStore(uri, "dying")
+        server.kill()
+        with pytest.raises(StoreError, match=rf"^the Milvus server at {uri} failed during search on dying_\w+ \("):
+            running.ask(question)
+        with pytest.raises(StoreError, match=rf"^the Milvus server at {uri} failed during has_collection on dying_"):
+            Assistant(corpus_dir=corpus_copy, store=reached, embedder=embedder, tagger=seeds_assistant.tagger)
+    with MilvusLiteServer(tmp_path / "milvus", port=server.port) as uri:
+        again = assistant(uri)
+        assert not again.report.updated
+        assert again.ask(question).to_dict() == expected
+
+
+def test_the_index_command_exits_2_with_one_line_when_the_server_dies_while_it_writes(tmp_path, corpus_copy):
+    """`askbalkans index`, as a process; the server is killed once the update has begun (it then embeds for
+    seconds before its first write)."""
+    server = MilvusLiteServer(tmp_path / "milvus")
+    with server as uri:
+        environment = {**os.environ, "ASKBALKANS_STORE": "milvus", "ASKBALKANS_MILVUS_URI": uri}
+        command = [sys.executable, "-m", "askbalkans.cli", "index", "--rebuild", "--corpus", str(corpus_copy)]
+        process = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "updating the index" in line:
+                server.kill()
+                break
+        errors = process.stderr.read()
+        assert process.wait(timeout=120) == 2
+    assert "Traceback" not in errors
+    [message] = [line for line in errors.splitlines() if line.startswith("askbalkans: ")]
+    assert message.startswith(f"askbalkans: the Milvus server at {uri} failed during ")

@@ -4,6 +4,7 @@ server exposes only what the page uses; index loads never mix two builds; a boun
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ from askbalkans.indexer import index_spec, open_index
 from askbalkans.server import free_port
 from askbalkans.stores import StaleIndex, chunk_id
 from askbalkans.stores.embedded import CURRENT, EmbeddedStore
-from conftest import served_page
+from conftest import SEEDS, served_page
 
 pytestmark = pytest.mark.reliability
 
@@ -55,6 +56,27 @@ def test_symlinks_that_leave_the_corpus_are_skipped_with_a_message(corpus_copy, 
     assert all("leads out of the corpus folder" in reason for reason in reasons.values())
     assert "passwd.txt" in caplog.text
     assert "again" in {a.doc_id for a in load_corpus(corpus_copy).articles}
+
+
+def test_symlink_loops_are_skipped_with_a_message_and_the_rest_is_read(corpus_copy, caplog):
+    (corpus_copy / "loop.txt").symlink_to("loop.txt")
+    (corpus_copy / "ping.txt").symlink_to("pong.txt")
+    (corpus_copy / "pong.txt").symlink_to("ping.txt")
+    corpus = load_corpus(corpus_copy)
+    reasons = {s.path.name: s.reason for s in corpus.skipped}
+    assert set(reasons) == {"loop.txt", "ping.txt", "pong.txt"}
+    assert all("symlink loop" in reason for reason in reasons.values())
+    assert "loop.txt: a symlink loop" in caplog.text
+    assert len(corpus.articles) == len(list(SEEDS.iterdir()))
+
+
+def test_a_hard_link_to_a_file_elsewhere_is_read_as_the_corpus_file_it_is(corpus_copy, tmp_path):
+    """The corpus folder's trust boundary (README, "Adding articles"): a hard link is a regular file of the
+    folder, indistinguishable from a copy, so it is read; only someone who may write the folder can make one."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Outside\n\nThe Ibar bridge reopened in 2031.\n", "utf-8")
+    os.link(outside, corpus_copy / "linked.txt")
+    assert "linked" in {a.doc_id for a in load_corpus(corpus_copy).articles}
 
 
 def test_the_login_shell_of_root_is_not_in_the_corpus(corpus_copy, tmp_path, embedder):
@@ -158,14 +180,26 @@ def test_leftovers_of_a_crashed_update_are_removed_by_the_next(corpus_copy, tmp_
     assert sorted(p.name for p in settings.index_dir.iterdir()) == sorted([CURRENT, "LOCK", current, *in_use])
 
 
-def test_updates_killed_at_random_moments_leave_the_index_usable_and_right(tmp_path):
-    """eval/crash_check.py, in a few rounds: each update is killed with SIGKILL at a random moment."""
+def eval_script(name: str):
+    """The module of eval/<name>.py."""
     sys.path.insert(0, str(PROJECT_ROOT / "eval"))
     try:
-        import crash_check
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(PROJECT_ROOT / "eval"))
-    assert crash_check.run(3, tmp_path) == 3
+
+
+def test_updates_killed_at_random_moments_leave_the_index_usable_and_right(tmp_path):
+    """eval/crash_check.py, in a few rounds: each update is killed with SIGKILL at a random moment."""
+    assert eval_script("crash_check").run(3, tmp_path) == 3
+
+
+def test_damaged_index_files_are_named_and_rebuilt_or_refused_with_the_answers_of_a_rebuild(tmp_path):
+    """eval/corruption_check.py --quick: a pointer of binary junk, and one that is a directory, a lock that is
+    a directory, a segment's file of junk, and a read-only folder that needs a rebuild (exit 2, in a process
+    without root's permission override)."""
+    results = eval_script("corruption_check").run(tmp_path, quick=True)
+    assert len(results) == 5 and not [(r.case.name, r.problem) for r in results if r.problem]
 
 
 # --- the server -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ carry content, so every later character offset points into that text, which the 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
@@ -405,6 +406,9 @@ def list_corpus(
 _UNSUPPORTED = f"an unsupported type ({{}}); the corpus reads {', '.join(SUPPORTED_SUFFIXES)}"
 
 
+_SYMLINK_LOOP = "a symlink loop (it leads, directly or through other links, back to itself)"
+
+
 def _is_folder(entry: os.DirEntry) -> bool:
     try:
         return entry.is_dir(follow_symlinks=False)
@@ -446,13 +450,16 @@ def _read_file(path: Path, root: Path, max_bytes: int) -> tuple[bytes | None, st
     """The bytes of the regular file `path` inside `root`, or None and why it is skipped ("" when it is over
     `max_bytes`). The file is opened without following a last symlink and without blocking, and checked on
     the opened descriptor."""
-    target = path.resolve()
+    try:
+        target = path.resolve()
+    except RuntimeError:  # Python 3.11 and 3.12 raise this for a loop; 3.13 leaves the loop to os.open
+        return None, _SYMLINK_LOOP
     if path.is_symlink() and not target.is_relative_to(root):
         return None, f"a symlink that leads out of the corpus folder (to {target})"
     try:
         descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as error:
-        return None, f"cannot be read ({error.strerror or error})"
+        return None, _SYMLINK_LOOP if error.errno == errno.ELOOP else f"cannot be read ({error.strerror or error})"
     status = os.fstat(descriptor)
     if not stat.S_ISREG(status.st_mode):
         os.close(descriptor)

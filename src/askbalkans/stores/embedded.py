@@ -21,6 +21,14 @@ copying them: two builds never mix, start-up grows with the checksums only (done
 and a segment that an update removes while it is mapped stays readable (the system keeps a removed file's
 pages while they are mapped). Generations and segments not in use are removed by the next update. A
 segment of more than `hnsw_above` passages is searched with an HNSW graph instead of exhaustively.
+
+Damage is found, named and repaired, never followed (as SQLite, LMDB and RocksDB do): every byte read is
+checked before it is used (`CURRENT` must name a generation; each manifest carries the SHA-256 of its own
+content; the files, the SHA-256s in the manifests), the store's files are opened without following
+symlinks, and anything that is not what the store wrote raises `StaleIndex` with one line naming the file
+and what is wrong, so that the indexer rebuilds. The store deletes only files it wrote: anything else found
+under one of its names (a directory or a symlink where it writes a file, a file where it writes a folder)
+is moved to `lost/`, as RocksDB's repair does. A store that cannot write its folder raises `StoreError`.
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ import json
 import logging
 import mmap
 import os
-import shutil
+import re
+import stat
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
@@ -45,6 +55,7 @@ import numpy as np
 
 from askbalkans.bm25 import Postings
 from askbalkans.chunker import ArticleChunks
+from askbalkans.errors import StoreError
 from askbalkans.stores import (
     SLOT_BITS,
     ArticleEntry,
@@ -80,9 +91,18 @@ LOCK = "LOCK"
 VOCABULARY = "vocabulary.json"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+LOST = "lost"  # where what the store did not write, found under its names, is moved
 _POSTINGS_ARRAYS = ("starts", "rows", "frequencies", "lengths")
 _GENERATION_PREFIX = "gen-"
 _SEGMENT_PREFIX = "seg-"
+_GENERATION_NAME = re.compile(r"gen-\d{6,}")
+_POINTER_TEMPORARY = f"{CURRENT}.tmp-"
+# Every file the store writes in a generation or segment folder: the only ones it deletes.
+_STORE_FILES = frozenset(
+    [MANIFEST, ARTICLES, ACRONYM_COUNTS, SIGNATURES, VOCABULARY, PASSAGE_VECTORS, SENTENCE_VECTORS]
+    + [f"{field.name}.npy" for field in fields(Columns)]
+    + [f"postings_{name}.npy" for name in _POSTINGS_ARRAYS]
+)
 _READ_ATTEMPTS = 3
 # Files are checksummed in blocks, so that one large file is checked by several threads at once.
 CHECKSUM_BLOCK = 64 << 20
@@ -172,6 +192,15 @@ class EmbeddedStore:
     # --- reading ------------------------------------------------------------------------------------
 
     def open(self, spec: Mapping[str, Any]) -> Index:
+        if self.folder.exists() and not self.folder.is_dir():
+            raise StaleIndex(f"the index folder {self.folder} is a file")
+        lock = self.folder / LOCK
+        problem = _problem(lock)
+        if problem and problem != "is missing":  # a reader needs no lock, but the next update does
+            try:
+                self._set_aside(lock, problem)
+            except OSError as error:
+                log.warning("%s %s, and cannot be moved away (%s): updates fail until it is", lock, problem, error)
         return self._load(spec).index(int(spec["dimension"]))
 
     def _load(self, spec: Mapping[str, Any]) -> _Generation:
@@ -186,11 +215,10 @@ class EmbeddedStore:
             raise StaleIndex(str(gone)) from None
 
     def _load_current(self, spec: Mapping[str, Any]) -> _Generation:
-        pointer = self.folder / CURRENT
-        if not pointer.is_file():
-            raise StaleIndex(f"no index in {self.folder} yet")
-        name = pointer.read_text("utf-8").strip()
+        name = self._current()
         try:
+            if not os.path.lexists(self.folder / name):
+                raise StaleIndex(f"{self.folder / CURRENT} names {name}, which is missing")
             manifest = _manifest(self.folder / name)
             if not isinstance(manifest.get("spec"), dict):
                 raise StaleIndex(f"the manifest of {name} is corrupt (it holds no index spec)")
@@ -218,8 +246,8 @@ class EmbeddedStore:
                     manifest["acronyms"],
                     counts,
                 )
-            except FileNotFoundError:
-                raise StaleIndex("an index file is missing") from None
+            except FileNotFoundError as error:
+                raise StaleIndex(f"index file {error.filename} is missing") from None
             except Exception as error:  # anything unreadable in files that passed their checksums
                 raise StaleIndex(f"the index files cannot be read ({error!r})") from error
         except StaleIndex:
@@ -229,19 +257,41 @@ class EmbeddedStore:
         except (KeyError, TypeError, ValueError) as error:
             raise StaleIndex(f"the index manifest is corrupt ({error!r})") from error
 
+    def _current(self) -> str:
+        """The generation `CURRENT` names; StaleIndex, naming the file and what is wrong, where it names none."""
+        pointer = self.folder / CURRENT
+        if _problem(pointer) == "is missing":
+            if self._folders(_GENERATION_PREFIX):
+                raise StaleIndex(f"{pointer} is missing (generations are there, but none is named in use)")
+            raise StaleIndex(f"no index in {self.folder} yet")
+        data = _read_owned(pointer)
+        try:
+            name = data.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise StaleIndex(f"{pointer} is corrupt (it holds binary bytes, not the name of a generation)") from None
+        if not name:
+            raise StaleIndex(f"{pointer} is empty (it names no generation)")
+        if not _GENERATION_NAME.fullmatch(name):
+            raise StaleIndex(f"{pointer} is corrupt (it names no generation: {name[:40]!r})")
+        return name
+
     def _check(self, recorded: Mapping[str, Any]) -> None:
+        for file in recorded:
+            problem = _problem(self.folder / file)
+            if problem:
+                raise StaleIndex(f"index file {self.folder / file} {problem}")
         found = _checksums(self.folder, recorded)
         for file, blocks in recorded.items():
             if found[file] is None:
-                raise StaleIndex(f"index file {file} is missing")
+                raise StaleIndex(f"index file {self.folder / file} cannot be read (it vanished while being checked)")
             if found[file] != list(blocks):
-                raise StaleIndex(f"index file {file} is corrupt (checksum mismatch)")
+                raise StaleIndex(f"index file {self.folder / file} is corrupt (checksum mismatch)")
 
     def _replaced(self, generation: str) -> bool:
         """Whether `CURRENT` now names another generation than `generation`."""
         try:
-            return (self.folder / CURRENT).read_text("utf-8").strip() != generation
-        except FileNotFoundError:
+            return self._current() != generation
+        except StaleIndex:
             return False
 
     # --- writing ------------------------------------------------------------------------------------
@@ -255,9 +305,58 @@ class EmbeddedStore:
         refresh: Iterable[ArticleRecord] = (),
         from_scratch: bool = False,
     ) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with _writer_lock(self.folder):
-            self._update(spec, set(remove), list(add), acronyms, list(refresh), from_scratch)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise StoreError(f"the index folder {self.folder} is a file: move it away, or choose another (--index)")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with self._writer_lock():
+                self._set_aside_foreign()
+                self._update(spec, set(remove), list(add), acronyms, list(refresh), from_scratch)
+        except OSError as error:  # the previous index, if any, is still in use
+            raise StoreError(f"cannot write the index in {self.folder} ({_reason(error)})") from None
+
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """One writer at a time: a second update waits for the first (then finds the index changed)."""
+        lock = self.folder / LOCK
+        problem = _problem(lock)
+        if problem and problem != "is missing":
+            self._set_aside(lock, problem)
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # which unlocks
+
+    def _set_aside_foreign(self) -> None:
+        """Move what the store did not write, found under its names in its folder, to `lost/`: anything but
+        a file at CURRENT (and its temporary copies), anything but a folder at a generation's or a segment's
+        name. An update writes there; nothing it cannot recreate is lost."""
+        with os.scandir(self.folder) as entries:
+            found = sorted(entries, key=lambda entry: entry.name)
+        for entry in found:
+            name = entry.name
+            if name == CURRENT or name.startswith(_POINTER_TEMPORARY):
+                problem = _problem(Path(entry.path))
+            elif self._numbered(name):
+                problem = _problem(Path(entry.path), folder=True)
+            else:
+                continue
+            if problem:
+                self._set_aside(Path(entry.path), problem)
+
+    def _set_aside(self, path: Path, problem: str) -> None:
+        """Move `path` (which `problem` describes) to `lost/<time>/`, keeping its place under the folder."""
+        batch = self.folder / LOST / time.strftime("%Y%m%dT%H%M%S")
+        destination = batch / path.relative_to(self.folder)
+        for number in range(2, 1000):
+            if not os.path.lexists(destination):
+                break
+            destination = batch / f"{path.relative_to(self.folder)}.{number}"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, destination)
+        log.warning("%s %s: moved it to %s", path, problem, destination)
 
     def _update(
         self,
@@ -415,18 +514,38 @@ class EmbeddedStore:
         folder.mkdir()
         return folder
 
+    @staticmethod
+    def _numbered(name: str) -> bool:
+        """Whether `name` is a generation's or a segment's."""
+        return any(
+            name.startswith(prefix) and name[len(prefix) :].isdigit()
+            for prefix in (_GENERATION_PREFIX, _SEGMENT_PREFIX)
+        )
+
     def _folders(self, prefix: str) -> list[Path]:
         return [p for p in self.folder.glob(f"{prefix}*") if p.is_dir() and p.name[len(prefix) :].isdigit()]
 
     def _remove_unused(self, generation: str, segments: set[str]) -> None:
         """Other generations, segments they alone used, and leftovers of crashed updates (a reader that
         mapped a segment keeps reading it: the system frees a removed file's pages only when its mappings
-        are closed)."""
+        are closed). Only the files the store writes are deleted; anything else is moved to `lost/`."""
         for path in self._folders(_GENERATION_PREFIX) + self._folders(_SEGMENT_PREFIX):
             if path.name != generation and path.name not in segments:
-                shutil.rmtree(path, ignore_errors=True)
-        for leftover in self.folder.glob(f"{CURRENT}.tmp-*"):
-            leftover.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # what is left is removed by the next update
+                    self._remove_folder(path)
+        for leftover in self.folder.glob(f"{_POINTER_TEMPORARY}*"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+    def _remove_folder(self, folder: Path) -> None:
+        with os.scandir(folder) as entries:
+            found = list(entries)
+        for entry in found:
+            if entry.name in _STORE_FILES and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+            else:
+                self._set_aside(Path(entry.path), "is not a file the index wrote")
+        folder.rmdir()
 
 
 # --- what an update moves ----------------------------------------------------------------------------
@@ -579,15 +698,71 @@ def _segment_from(folder: Path) -> _Segment:
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a generation or segment folder, checked against the SHA-256 it carries."""
+    problem = _problem(folder, folder=True)
+    if problem:
+        raise StaleIndex(f"index folder {folder} {problem}")
+    path = folder / MANIFEST
+    data = _read_owned(path)
     try:
-        manifest = json.loads((folder / MANIFEST).read_bytes())
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-            raise ValueError("no file list")
-        return manifest
-    except FileNotFoundError as error:
-        raise StaleIndex(f"the index manifest is missing ({error.filename})") from error
-    except ValueError as error:
-        raise StaleIndex(f"the manifest of {folder.name} is corrupt ({error})") from error
+        manifest = json.loads(data)
+    except ValueError as error:  # UnicodeDecodeError included
+        raise StaleIndex(f"{path} is corrupt (not JSON: {error})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise StaleIndex(f"{path} is corrupt (it holds no file list)")
+    if "sha256" not in manifest:
+        raise StaleIndex(f"{path} carries no checksum (an index written by an older version)")
+    if manifest.pop("sha256") != _digest(manifest):
+        raise StaleIndex(f"{path} is corrupt (checksum mismatch)")
+    return manifest
+
+
+def _digest(manifest: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(manifest, ensure_ascii=False).encode()).hexdigest()
+
+
+def sealed(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """`manifest` with the SHA-256 of its content, as it is written."""
+    return {**manifest, "sha256": _digest(manifest)}
+
+
+def _problem(path: Path, folder: bool = False) -> str:
+    """Why `path` is not what the store writes there (a regular file it can read, or with `folder` a
+    folder): "is missing", "is a symlink (to …)", …; "" when it is. Symlinks are never followed."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as error:
+        return f"cannot be read ({_reason(error)})"
+    written = "the folder the index wrote" if folder else "the file the index wrote"
+    if stat.S_ISLNK(mode):
+        return f"is a symlink (to {os.readlink(path)}), not {written}"
+    if folder:
+        return "" if stat.S_ISDIR(mode) else f"is a file, not {written}"
+    if stat.S_ISDIR(mode):
+        return f"is a directory, not {written}"
+    if not stat.S_ISREG(mode):
+        return f"is a FIFO, socket or device, not {written}"
+    return "" if os.access(path, os.R_OK) else "cannot be read (permission denied)"
+
+
+def _read_owned(path: Path) -> bytes:
+    """The bytes of a file the store wrote, read without following a symlink; StaleIndex, naming the file and
+    what is wrong, when it is not such a file."""
+    problem = _problem(path)
+    if problem:
+        raise StaleIndex(f"{path} {problem}")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(descriptor, "rb") as handle:
+            return handle.read()
+    except OSError as error:  # replaced since it was looked at
+        raise StaleIndex(f"{path} cannot be read ({_reason(error)})") from None
+
+
+def _reason(error: OSError) -> str:
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error.strerror or error)
 
 
 def _write_folder(
@@ -596,7 +771,7 @@ def _write_folder(
     """Write the files of `writers` into `folder`, then its manifest (`manifest` and their checksums)."""
     for name, write in writers.items():
         _write_synced(folder / name, write)
-    _write_synced(folder / MANIFEST, _json_writer({**manifest, "files": _checksums(folder, writers)}))
+    _write_synced(folder / MANIFEST, _json_writer(sealed({**manifest, "files": _checksums(folder, writers)})))
     _fsync_folder(folder)
 
 
@@ -619,8 +794,8 @@ def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None
     sizes: dict[str, int | None] = {}
     for name in files:
         try:
-            sizes[name] = (folder / name).stat().st_size
-        except FileNotFoundError:
+            sizes[name] = os.lstat(folder / name).st_size
+        except OSError:
             sizes[name] = None
     blocks = [
         (name, offset)
@@ -641,7 +816,7 @@ def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None
                 memoryview(mapped) as view,
             ):
                 return hashlib.sha256(view[offset : offset + CHECKSUM_BLOCK]).hexdigest()
-        except FileNotFoundError:
+        except (OSError, ValueError):  # gone, unreadable, or not a file that can be mapped
             return None
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
@@ -653,17 +828,6 @@ def _checksums(folder: Path, files: Iterable[str]) -> dict[str, list[str] | None
         name: None if sizes[name] is None or None in found else [c for c in found if c is not None]
         for name, found in by_file.items()
     }
-
-
-@contextlib.contextmanager
-def _writer_lock(folder: Path) -> Iterator[None]:
-    """One writer at a time: a second update waits for the first (then finds the index changed)."""
-    with open(folder / LOCK, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -20,12 +20,17 @@ Updates: new rows go in under new slots, then the article records are switched t
 rows are deleted; a reader only uses rows whose slot is an article's current one. An update stopped at
 any moment thus leaves every article either as it was or as it became, never a removed article's rows
 in use; the rows it leaves behind are deleted by the next update.
+
+A server that fails or dies mid-operation raises `StoreError`, naming the call, the server and the
+error in one line (the client is wrapped: `_Guarded`); what is stored stays as an update stopped at that
+moment leaves it, and once the server runs again, the next start or update carries on.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,6 +67,7 @@ _SPEC_KEY, _ACRONYMS_KEY, _ARTICLE_PREFIX, _PENDING_KEY = "spec", "acronyms", "a
 _COUNTS_KEY = "acronym_counts"  # -> the keys of the pieces that hold the acronym counts' JSON, in order
 _COUNTS_PIECE_PREFIX = "acronym_counts:"
 _COUNTS_PIECE_CHARS = 30_000  # of JSON; quoted again as a value, it stays within _TEXT_CHARS
+_REASON_CHARS = 300
 
 
 def _connect(uri: str, token: str, database: str) -> Any:
@@ -75,7 +81,48 @@ def _connect(uri: str, token: str, database: str) -> Any:
         raise StoreError(
             f"cannot reach the Milvus server at {uri} ({error.message}); start it, or set ASKBALKANS_MILVUS_URI"
         ) from None
-    return client
+    return _Guarded(client, uri)
+
+
+class _Guarded:
+    """A pymilvus object (the client, or a query iterator it made) whose calls raise StoreError where the
+    server fails: one line naming the call, its collection, the server and the error. A wrong argument
+    (pymilvus's ParamError) is a bug here and keeps its traceback."""
+
+    def __init__(self, target: Any, uri: str):
+        import grpc  # type: ignore[import-untyped]  # pymilvus raises some of its errors as they are
+        from pymilvus import MilvusException
+        from pymilvus.exceptions import ParamError
+
+        self._target = target
+        self._uri = uri
+        self._failures = (MilvusException, grpc.RpcError)
+        self._bugs = ParamError
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = attribute(*args, **kwargs)
+            except self._bugs:
+                raise
+            except self._failures as error:
+                collection = f" on {args[0]}" if args and isinstance(args[0], str) else ""
+                raise StoreError(
+                    f"the Milvus server at {self._uri} failed during {name}{collection} ({_one_line(error)}); "
+                    "once it runs again, start again"
+                ) from None
+            return _Guarded(result, self._uri) if name == "query_iterator" else result
+
+        return guarded
+
+
+def _one_line(error: BaseException) -> str:
+    text = re.sub(r"\s+", " ", str(getattr(error, "message", "") or error)).strip()
+    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 1] + "…"
 
 
 class MilvusStore:

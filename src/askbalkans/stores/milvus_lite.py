@@ -18,11 +18,12 @@ START_SECONDS = 120
 
 class MilvusLiteServer:
     """`with MilvusLiteServer(folder) as uri:` a server on a free loopback port, stopped (its whole process
-    group) on exit. Ready when it answers a real call, not merely when its port is open."""
+    group) on exit. Ready when it answers a real call, not merely when its port is open. `port`: a given
+    port (a server started again where one was killed), else a free one."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, port: int | None = None):
         self.folder = Path(folder)
-        self.port = free_port()
+        self.port = port or free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -49,6 +50,12 @@ class MilvusLiteServer:
                     self.__exit__(None, None, None)
                     raise
                 time.sleep(0.2)
+
+    def kill(self) -> None:
+        """Stop the server at once, as a crash would (SIGKILL to its process group)."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
