@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from gradio_client import Client
 
 from askbalkans import Assistant, Settings
 from askbalkans.errors import StoreError
@@ -16,6 +17,7 @@ from askbalkans.server import free_port
 from askbalkans.stores import open_store
 from askbalkans.stores.milvus import MilvusStore
 from askbalkans.stores.milvus_lite import MilvusLiteServer
+from conftest import served_page
 from test_assistant import KNOWN
 from test_indexer import acronyms_follow_the_articles
 
@@ -160,6 +162,9 @@ def test_a_server_that_dies_mid_operation_is_a_clear_error_and_a_restart_recover
         server.kill()
         with pytest.raises(StoreError, match=rf"^the Milvus server at {uri} failed during search on dying_\w+ \("):
             running.ask(question)
+        with served_page(lambda: running) as url:  # the page says what failed, not a generic error
+            reply = Client(url, verbose=False).predict(question, api_name="/ask")
+        assert f"the Milvus server at {uri} failed during search" in reply
         with pytest.raises(StoreError, match=rf"^the Milvus server at {uri} failed during has_collection on dying_"):
             Assistant(corpus_dir=corpus_copy, store=reached, embedder=embedder, tagger=seeds_assistant.tagger)
     with MilvusLiteServer(tmp_path / "milvus", port=server.port) as uri:

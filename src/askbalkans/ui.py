@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from askbalkans.answer import Answer, Citation
 from askbalkans.articles import ARTICLE_ROUTE, SOURCE_ROUTE
+from askbalkans.errors import AskBalkansError
 
 # No analytics, version checks or hub look-ups: the page runs offline. Set before gradio is imported.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -404,8 +405,8 @@ def build_app(loader: AssistantLoader, questions: AnswerQueue) -> gr.Blocks:
 
         try:
             answer, follow_ups = await questions.run(answered)
-        except RuntimeError as error:  # the assistant could not start
-            yield html.escape(str(error)), answers
+        except (RuntimeError, AskBalkansError) as error:  # the assistant could not start, or its store failed
+            yield f'<p class="askb-notice" role="alert">{html.escape(str(error))}</p>', answers
             return
         yield render_answer(answer, len(answers), follow_ups), [*answers, answer]
 
