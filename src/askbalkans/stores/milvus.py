@@ -44,6 +44,7 @@ from askbalkans.stores import (
     StaleIndex,
     acronym_term_groups,
     chunk_id,
+    cosines,
     describe_mismatch,
     slot_of,
 )
@@ -473,7 +474,7 @@ class MilvusDenseIndex:
         return np.array([rows[int(i)]["dense"] for i in ids], dtype=np.float32)
 
     def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
-        return self.vectors(ids) @ query
+        return cosines(self.vectors(ids), query)
 
 
 class MilvusLexicalIndex:
