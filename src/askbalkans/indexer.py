@@ -25,7 +25,7 @@ from askbalkans.text import AcronymCounts, AcronymEvidence, acronym_evidence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 _SHOWN = 5  # article ids named in a report, per kind of change
 _UPDATE_ATTEMPTS = 3
 
