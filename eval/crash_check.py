@@ -8,8 +8,10 @@ the update starts writing to the store (chunking and embedding write nothing), i
 after a random delay of up to 1.2 times what the writing takes (timed first, uncut). The index is then
 opened as the assistant opens it, bringing it up to date, and checked: it holds every article of the
 corpus at its current text (records, sentences and passages) and no other, and its acronym counts and
-BM25 scores equal those of an index rebuilt from scratch. Printed: per round, when the kill came and
-whether the update had switched the index by then; at the end, how many rounds were recovered.
+BM25 scores equal those of an index rebuilt from scratch, and the assistant over it answers QUESTIONS
+exactly as one over the rebuilt index does (whole answers: quotes, citations in their order, scores,
+confidence). Printed: per round, when the kill came and whether the update had switched the index by
+then; at the end, how many rounds were recovered and how many answered as a rebuild does.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from askbalkans import Assistant
 from askbalkans.config import PROJECT_ROOT, Settings
 from askbalkans.corpus import load_corpus
 from askbalkans.embedding import load_embedder
@@ -34,6 +36,18 @@ from askbalkans.indexer import open_index
 from askbalkans.stores import chunk_id
 from askbalkans.stores.embedded import CURRENT, EmbeddedStore
 from askbalkans.tagging import load_tagger
+
+# The questions whose whole answers an updated index must give as a rebuilt one does: the one the issue saw
+# answered otherwise, and gold questions on each seed article (eval/gold.jsonl).
+QUESTIONS = (
+    "What did Mark Rutte ask Kosovo and Serbia to do?",
+    "Who is the Executive Director of the Balkans Group?",
+    "How many member states does the European Union have, as cited by the conference speakers?",
+    "Where was the 47th PfPC workshop held?",
+    "Which countries contribute the most personnel to KFOR?",
+    "When did Kosovo declare independence from Serbia?",
+    "Who is NATO's Deputy Secretary General?",
+)
 
 UPDATER = """
 import sys
@@ -101,6 +115,17 @@ def run_updater(corpus: Path, index: Path, kill_after: float | None) -> tuple[fl
     return elapsed, killed
 
 
+def answer_difference(updated: Assistant, rebuilt: Assistant, questions: tuple[str, ...] = QUESTIONS) -> str:
+    """ "" when both assistants give the same whole answer (`Answer.to_dict()`) to every question; else the
+    first question answered otherwise, and what differs."""
+    for question in questions:
+        mine, theirs = updated.ask(question).to_dict(), rebuilt.ask(question).to_dict()
+        if mine != theirs:
+            fields = ", ".join(name for name in mine if mine[name] != theirs[name])
+            return f"{question!r} is answered otherwise than by a rebuild ({fields} differ)"
+    return ""
+
+
 def check(corpus: Path, index_dir: Path, embedder, tagger) -> str:
     """ "" when the index, opened (and brought up to date) as the assistant does, holds exactly the corpus's
     articles at their current texts; else what is wrong."""
@@ -123,10 +148,10 @@ def check(corpus: Path, index_dir: Path, embedder, tagger) -> str:
         if any(p.doc_id != doc_id for p in passages):
             return f"{doc_id}: its passages belong to another article"
     with tempfile.TemporaryDirectory() as folder:  # what was kept article by article, against a rebuild
-        store = EmbeddedStore(Path(folder))
-        rebuilt = open_index(
-            load_corpus(corpus), store, replace(settings, index_dir=Path(folder)), embedder, tagger
-        ).index
+        rebuilt_assistant = Assistant(corpus_dir=corpus, index_dir=Path(folder), embedder=embedder, tagger=tagger)
+        rebuilt = rebuilt_assistant.index
+        updated = Assistant(corpus_dir=corpus, index_dir=index_dir, embedder=embedder, tagger=tagger)
+        different_answer = answer_difference(updated, rebuilt_assistant)
     if index.acronym_counts != rebuilt.acronym_counts or index.acronyms != rebuilt.acronyms:
         return "the acronyms differ from a rebuild's"
     for terms in (["kfor", "troop"], ["dialogu", "serbia"], ["bridg", "ibar"]):
@@ -136,11 +161,11 @@ def check(corpus: Path, index_dir: Path, embedder, tagger) -> str:
         ]
         if not np.allclose(index.lexical.scores(terms, ids), rebuilt.lexical.scores(terms, rebuilt_ids), rtol=1e-5):
             return f"the BM25 scores of {terms} differ from a rebuild's"
-    return ""
+    return different_answer
 
 
 def run(rounds: int, work: Path, seed: int = 0) -> int:
-    """Run `rounds` killed updates; the number recovered."""
+    """Run `rounds` killed updates; the number recovered (the index right, and answering as a rebuild)."""
     corpus, index = work / "corpus", work / "index"
     shutil.copytree(PROJECT_ROOT / "seeds", corpus)
     embedder, tagger = load_embedder(Settings().model), load_tagger()
@@ -161,7 +186,10 @@ def run(rounds: int, work: Path, seed: int = 0) -> int:
         moment = f"killed at {ran * 1000:.0f} ms" if killed else f"finished in {ran * 1000:.0f} ms"
         state = "after the switch" if switched else "before the switch"
         print(f"round {round_number}: {change}; {moment}, {state}: {problem or 'recovered'}")
-    print(f"recovered {recovered} of {rounds} ({cut_short} killed before the update switched the index)")
+    print(
+        f"recovered {recovered} of {rounds}, each holding the corpus and answering {len(QUESTIONS)} questions as a "
+        f"rebuild does ({cut_short} killed before the update switched the index)"
+    )
     return recovered
 
 

@@ -240,7 +240,6 @@ def measure_open_and_ask(settings_values: dict, questions: list[str], table: Pat
         abstain_threshold=settings.abstain_threshold,
         answer_margin=settings.answer_margin,
         max_answer_sentences=settings.max_answer_sentences,
-        duplicate_similarity=settings.duplicate_similarity,
     )
     vectors = embedder.encode(questions)  # the query embedding is left out of the latency
     latencies = []

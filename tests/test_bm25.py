@@ -99,3 +99,10 @@ def test_terms_whose_documents_are_all_dropped_leave_the_vocabulary():
     np.testing.assert_allclose(
         kept.scores(["troop", "envoy"]), Postings.build([["envoy", "troop"]]).scores(["troop", "envoy"])
     )
+
+
+def test_documents_that_tie_the_kth_are_all_kept():
+    """Which of tied documents a cut keeps would go by row, that is by the order documents came in."""
+    postings = Postings.build([["ibar", "bridge"], ["kfor"], ["ibar", "bridge"], ["ibar", "bridge"]])
+    rows, scores = postings.top(["ibar"], 1)
+    assert rows.tolist() == [0, 2, 3] and len(set(scores.tolist())) == 1

@@ -4,8 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from askbalkans import Settings
-from askbalkans.answer import NOT_FOUND
+from askbalkans import Assistant, Settings
+from askbalkans.answer import NOT_FOUND, SOURCES_DIFFER, Answer
+from askbalkans.text import statement_key
 
 REPORT = (
     "Ibar bridge report\n\n"
@@ -47,6 +48,68 @@ def test_a_sentence_repeated_by_two_articles_is_quoted_once_with_both_citations(
     assert len(quotes) == 1 and len(quotes[0].markers) == 2
     assert {c.doc_id for c in answer.citations if c.marker in quotes[0].markers} == {"wire", "agency"}
     assert answer.text.count(repeated) == 1
+
+
+BRIDGE_NOTES = {f"bridge-{day}": f"The Ibar bridge reopened on {day} March 2031." for day in (1, 2, 3)}
+
+
+def with_bridge_notes(corpus) -> None:
+    """Three notes that say the same thing of three dates, added to a corpus folder."""
+    for doc_id, sentence in BRIDGE_NOTES.items():
+        (corpus / f"{doc_id}.md").write_text(f"# Bridge note {doc_id[-1]}\n\n{sentence}\n", "utf-8")
+
+
+def assert_each_date_is_quoted_and_flagged(answer: Answer) -> None:
+    """The whole answer to "When did the Ibar bridge reopen?" over the three notes: each date quoted once,
+    citing its own note only, and the answer flagged."""
+    assert not answer.abstained and answer.sources_differ and answer.text.startswith(SOURCES_DIFFER)
+    for quote in answer.quotes:  # a citation says exactly what its quote says
+        assert all(statement_key(answer.citations[m - 1].sentence) == statement_key(quote.text) for m in quote.markers)
+    assert sorted(q.text for q in answer.quotes) == sorted(BRIDGE_NOTES.values())
+    assert [(c.doc_id, c.sentence) for c in answer.citations] == [
+        (doc_id, sentence) for q in answer.quotes for doc_id, sentence in BRIDGE_NOTES.items() if sentence == q.text
+    ]
+    assert [c.marker for c in answer.citations] == [m for q in answer.quotes for m in q.markers] == [1, 2, 3]
+    body = " ".join(f"{c.sentence} [{c.marker}]" for c in answer.citations)
+    assert answer.text == f"{SOURCES_DIFFER} {body}"
+
+
+def test_sentences_that_differ_only_in_a_date_are_each_quoted_and_flagged(corpus_copy, tmp_path, embedder):
+    with_bridge_notes(corpus_copy)
+    assistant = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "index", embedder=embedder)
+    assert_each_date_is_quoted_and_flagged(assistant.ask("When did the Ibar bridge reopen?"))
+
+
+def test_only_the_same_words_and_figures_are_quoted_as_one(assistant_over):
+    """Case, accents, spacing, punctuation and thousands separators aside, a repeat is the same sentence;
+    a negation or another figure is not."""
+    answer = assistant_over(
+        {
+            "wire": "Wire report\n\nAbout 4,600 soldiers serve in KFOR, officials said.\n",
+            "agency": "Agency copy\n\nABOUT 4600 soldiers serve in KFOR — officials said!\n",
+            "denial": "Denial\n\nAbout 4,600 soldiers do not serve in KFOR, officials said.\n",
+        }
+    ).ask("How many soldiers serve in KFOR, officials said?")
+    for quote in answer.quotes:
+        cited = {answer.citations[m - 1].doc_id for m in quote.markers}
+        assert cited == ({"denial"} if "not" in quote.text else {"wire", "agency"})
+
+
+def test_the_statement_key_keeps_what_a_sentence_says():
+    same = statement_key("The Ibar bridge reopened on 1 March 2031.")
+    assert statement_key("the ibar  bridge reopened on 1 march 2031") == same
+    for other in (
+        "The Ibar bridge reopened on 11 March 2031.",
+        "The Ibar bridge reopened on 1 May 2031.",
+        "The Ibar bridge never reopened on 1 March 2031.",
+        "The Drina bridge reopened on 1 March 2031.",
+    ):
+        assert statement_key(other) != same  # fmt: skip
+    assert statement_key("4,636 troops") == statement_key("4636 troops") != statement_key("4.636 troops")
+    assert statement_key("1,5 million") != statement_key("15 million")
+    assert statement_key("didn't reopen") != statement_key("did reopen")
+    assert statement_key("Vučić's visit") == statement_key("Vucic's visit") != statement_key("Vucic visit")
+    assert statement_key("5% more") == statement_key("5 percent more")
 
 
 def test_differing_counts_of_the_asked_noun_are_all_quoted(assistant_over):

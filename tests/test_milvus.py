@@ -19,7 +19,9 @@ from askbalkans.stores.milvus import MilvusStore
 from askbalkans.stores.milvus_lite import MilvusLiteServer
 from conftest import served_page
 from test_assistant import KNOWN
+from test_composer import assert_each_date_is_quoted_and_flagged, with_bridge_notes
 from test_indexer import acronyms_follow_the_articles
+from test_replay import STEPS, replay
 
 pytestmark = pytest.mark.e2e
 
@@ -137,6 +139,25 @@ def test_an_update_stopped_after_the_switch_keeps_the_new_rows(
     slot = again.index.articles["003_911e190891696f57"].slot
     rows = milvus_store.client.query(milvus_store.names["passages"], filter='doc_id == "003_911e190891696f57"')
     assert {row["slot"] for row in rows} == {slot}  # the old rows are gone, the new ones kept
+
+
+def test_sentences_that_differ_only_in_a_date_are_each_quoted_and_flagged(milvus_store, corpus_copy, embedder, tagger):
+    with_bridge_notes(corpus_copy)
+    assistant = Assistant(corpus_dir=corpus_copy, store=milvus_store, embedder=embedder, tagger=tagger)
+    assert_each_date_is_quoted_and_flagged(assistant.ask("When did the Ibar bridge reopen?"))
+
+
+def test_an_updated_index_answers_as_a_rebuild_after_every_step(milvus_uri, corpus_copy, embedder, tagger):
+    """test_replay's history, shortened: an add of a copy, a change bringing an acronym, a removal."""
+    updated = MilvusStore(milvus_uri, f"test{next(_names)}")
+
+    def assistant(store: MilvusStore, rebuild: bool = False) -> Assistant:
+        return Assistant(corpus_dir=corpus_copy, store=store, embedder=embedder, tagger=tagger, rebuild=rebuild)
+
+    def rebuilt(step: int) -> Assistant:
+        return assistant(MilvusStore(milvus_uri, f"test{next(_names)}"), rebuild=True)
+
+    replay(corpus_copy, lambda: assistant(updated), rebuilt, STEPS[:3])
 
 
 def test_a_server_that_is_down_is_a_clear_error():

@@ -126,7 +126,6 @@ class Assistant:
             else settings.abstain_threshold,
             answer_margin=settings.answer_margin,
             max_answer_sentences=settings.max_answer_sentences,
-            duplicate_similarity=settings.duplicate_similarity,
             required_answer_types=frozenset(settings.required_answer_types),
             sentence_reader=sentence_reader,
             reader_candidates=settings.reader_candidates,

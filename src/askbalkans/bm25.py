@@ -190,9 +190,9 @@ class Postings:
         statistics: Statistics | None = None,
         live: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the (at most) `k` best documents with a positive score, best first, among those
-        the mask `live` marks (all by default), under `statistics` (these documents' by default). Only the
-        postings of the query's terms are touched, whatever the size of the collection."""
+        """Rows and scores of the `k` best documents with a positive score (and those that tie the k-th),
+        best first, among those the mask `live` marks (all by default), under `statistics` (these documents'
+        by default). Only the postings of the query's terms are touched, whatever the size of the collection."""
         statistics = statistics or self.statistics(query, live)
         rows, contributions = self._contributions(query, statistics, k1, b)
         if not len(rows) or k <= 0:
@@ -205,7 +205,13 @@ class Postings:
         scores = np.add.reduceat(contributions[order].astype(np.float64), firsts).astype(np.float32)
         if live is not None:
             scores[~live[touched]] = 0
-        best = np.argpartition(-scores, min(k, len(scores)) - 1)[:k] if len(scores) > k else np.arange(len(scores))
+        # The k best and those that tie the k-th (which of tied rows to keep would go by row, that is by the
+        # order the documents came in).
+        best = (
+            np.flatnonzero(scores >= -np.partition(-scores, k - 1)[k - 1])
+            if len(scores) > k
+            else np.arange(len(scores))
+        )
         best = best[scores[best] > 0]
         best = best[np.lexsort((touched[best], -scores[best]))]
         return touched[best].astype(np.int64), scores[best]

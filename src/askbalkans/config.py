@@ -122,9 +122,6 @@ class Settings:
     # (with the reader: its confidence loses reader_missing_type_penalty).
     # Only types the tagger finds reliably: people's and places' names are often mislabelled.
     required_answer_types: tuple[str, ...] = _setting(("number", "money", "percent", "age", "duration", "year", "date"))
-    # Two quoted sentences from different articles this similar (cosine) are shown once, with both
-    # citations.
-    duplicate_similarity: float = _setting(0.9, low=0, high=1)
     # How answer sentences are scored (evidence name -> weight), and how sure the assistant is of the best
     # one (a logistic model: bias plus weighted evidence).
     sentence_weights: Mapping[str, float] = _setting(factory=lambda: dict(FITTED["sentence_weights"]))

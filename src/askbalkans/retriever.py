@@ -158,7 +158,8 @@ class Retriever:
         passages = index.chunks.passages(candidates)
         best_sentence = self._best_sentence_similarity(candidates, passages, query_vector)
         fused = self.fusion.fuse(dense, lexical, best_sentence)
-        order = np.argsort(-fused, kind="stable")
+        # Ties go by article and passage number, not by id: ids follow the slots, that is the index's history.
+        order = sorted(range(len(candidates)), key=lambda i: (-fused[i], passages[i].doc_id, passages[i].number))
         return [
             Hit(
                 int(candidates[i]),

@@ -154,4 +154,5 @@ class SentenceScorer:
             )
             score = float(evidence.vector() @ self.weights)
             scored.append(ScoredSentence(sentence_id, passage_id, score, evidence))
-        return sorted(scored, key=lambda s: -s.score)
+        # Ties go by article and sentence number, not by id (ids follow the slots: the index's history).
+        return sorted(scored, key=lambda s: (-s.score, around[s.sentence_id].doc_id, around[s.sentence_id].number))

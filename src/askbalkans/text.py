@@ -51,6 +51,21 @@ def words(text: str) -> list[str]:
     return found
 
 
+# A number written with thousands separators ("4,636", "1,250,000.5"); "1,5" is not one.
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def statement_key(text: str) -> tuple[str, ...]:
+    """What two sentences must share to be quoted as one: their folded words and figures, in order, with
+    punctuation, spacing, case and accents aside. Nothing that changes what a sentence says is dropped:
+    every digit ("4,636" reads as "4636", "1,5" as itself), dates, negations ("not", "didn't"), names and
+    "'s" all count; "%" reads as "percent"."""
+    return tuple(
+        word.replace(",", "") if _THOUSANDS.fullmatch(word) else word
+        for word in _WORD.findall(fold(text.replace("%", " percent ")))
+    )
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content words of `text`: what the lexical index and the overlap scores compare."""
     return _stemmer().stemWords([word for word in words(text) if word not in STOPWORDS])

@@ -3,9 +3,10 @@
 Sentences come scored (`scoring`), the cheap first stage; with a trained reader (`composer.reader`), the
 best `reader_candidates` of them are read with the question and ranked by the reader's logit, which also
 gives the confidence (calibrated) and the answer span. The composer keeps the sentences close to the
-best one, brings along a sentence that the chosen one leans on, quotes a sentence repeated by several
-articles once with all its citations, quotes each article when their figures for the asked count differ,
-and abstains below the confidence threshold.
+best one, brings along a sentence that the chosen one leans on, quotes a sentence repeated word for word
+by several articles once with all its citations (a citation always says what its quote says, figures and
+dates included), quotes each article when their figures for the asked count differ or when they say the
+same thing with other figures or dates, and abstains below the confidence threshold.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-import numpy as np
-
 from askbalkans.answer import NOT_FOUND, SOURCES_DIFFER, Answer, Citation, Quote
+from askbalkans.chunker import Sentence
 from askbalkans.composer.reader import SentenceReader
 from askbalkans.errors import SettingError
 from askbalkans.question import AnswerFinder, QuestionAnalysis, analyse
@@ -24,6 +24,7 @@ from askbalkans.retriever import Retrieval
 from askbalkans.scoring import Confidence, ScoredSentence, SentenceScorer
 from askbalkans.stores import Index, chunk_id, slot_of
 from askbalkans.tagging import Tagger
+from askbalkans.text import statement_key
 
 # Sentences that may show differing figures: within this many answer margins of the best sentence ...
 DIFFERING_MARGINS = 2.0
@@ -32,6 +33,21 @@ DIFFERING_OVERLAP_SHARE = 0.5
 # ... and at least this much of the question's topic ("29 countries" in a sentence about troops does not
 # answer "How many countries recognise Kosovo's independence?").
 DIFFERING_MIN_TOPIC = 0.3
+# The typed spans that are figures: sentences that differ only in these say the same thing of other figures.
+FIGURE_TYPES = frozenset({"number", "money", "percent", "date"})
+
+
+def figures_masked(sentence: Sentence) -> tuple[str, ...]:
+    """The sentence's statement key with each figure (a typed span of FIGURE_TYPES, or a number the tagger
+    missed) replaced by a mark of its type: two sentences with one such key say the same thing, perhaps of
+    other figures or dates."""
+    text, key, last = sentence.text, [], 0
+    for span in sorted(sentence.spans, key=lambda span: span.start):
+        if span.type in FIGURE_TYPES and span.start >= last:
+            key += [*statement_key(text[last : span.start]), f"<{span.type}>"]
+            last = span.end
+    key += statement_key(text[last:])
+    return tuple("<number>" if word[0].isdigit() else word for word in key)
 
 
 @dataclass(frozen=True)
@@ -80,7 +96,6 @@ class Composer:
         abstain_threshold: float,
         answer_margin: float,
         max_answer_sentences: int,
-        duplicate_similarity: float,
         required_answer_types: frozenset[str] = frozenset(),
         sentence_reader: SentenceReader | None = None,
         reader_candidates: int = 8,
@@ -96,7 +111,6 @@ class Composer:
             ("abstain_threshold", abstain_threshold, 0, 1),
             ("answer_margin", answer_margin, 0, float("inf")),
             ("max_answer_sentences", max_answer_sentences, 1, float("inf")),
-            ("duplicate_similarity", duplicate_similarity, 0, 1),
             ("reader_candidates", reader_candidates, 1, float("inf")),
             ("reader_scorer_weight", reader_scorer_weight, 0, float("inf")),
         ):
@@ -110,7 +124,6 @@ class Composer:
         self.abstain_threshold = abstain_threshold
         self.answer_margin = answer_margin
         self.max_answer_sentences = max_answer_sentences
-        self.duplicate_similarity = duplicate_similarity
         self.required_answer_types = required_answer_types
         self.sentence_reader = sentence_reader
         self.reader_candidates = reader_candidates
@@ -129,14 +142,15 @@ class Composer:
         read = {s.sentence_id: s for s in scored} | {s.sentence_id: s for s in ranked}  # the reader's scores win
         quotes, citations = self._cite(draft, read, analysis)
         body = " ".join(q.text + " " + "".join(f"[{m}]" for m in q.markers) for q in quotes)
+        sources_differ = bool(differing) or self._figures_differ(draft)
         return Answer(
             question=question,
-            text=f"{SOURCES_DIFFER} {body}" if differing else body,
+            text=f"{SOURCES_DIFFER} {body}" if sources_differ else body,
             quotes=quotes,
             citations=citations,
             confidence=round(confidence, 4),
             abstained=False,
-            sources_differ=bool(differing),
+            sources_differ=sources_differ,
             notices=notices,
         )
 
@@ -210,7 +224,8 @@ class Composer:
         return chosen[: self.max_answer_sentences] if len(chosen) > 1 else []
 
     def _draft(self, candidates: list[ScoredSentence], ranked: list[ScoredSentence], carry_context: bool) -> _Draft:
-        """Quotes in order, within the sentence limit; near-duplicates from other articles become extra citations."""
+        """Quotes in order, within the sentence limit; the same sentence in other articles becomes extra
+        citations."""
         sentences = self.index.chunks.sentences(
             i for s in ranked for i in (s.sentence_id - 1, s.sentence_id, s.sentence_id + 1)
         )
@@ -220,7 +235,7 @@ class Composer:
             if sentence_id in draft.sentence_ids:
                 draft.context.discard(sentence_id)  # it was context, and is an answer in its own right
                 continue
-            duplicate_of = self._duplicate(sentence_id, draft.sentence_ids)
+            duplicate_of = self._duplicate(sentence_id, draft.sentence_ids, sentences)
             if duplicate_of is not None:
                 draft.also_cited.setdefault(duplicate_of, []).append(sentence_id)
                 continue
@@ -244,7 +259,7 @@ class Composer:
             if scored.sentence_id not in draft.sentence_ids and not any(
                 scored.sentence_id in d for d in draft.also_cited.values()
             ):
-                duplicate_of = self._duplicate(scored.sentence_id, draft.sentence_ids)
+                duplicate_of = self._duplicate(scored.sentence_id, draft.sentence_ids, sentences)
                 if duplicate_of is not None:
                     draft.also_cited.setdefault(duplicate_of, []).append(scored.sentence_id)
         return draft
@@ -257,15 +272,29 @@ class Composer:
             return following
         return sentence_id
 
-    def _duplicate(self, sentence_id: int, quoted: list[int]) -> int | None:
-        """The quoted sentence, from another article, that `sentence_id` nearly repeats, if any."""
-        others = [q for q in quoted if slot_of(q) != slot_of(sentence_id)]
-        if not others:
-            return None
-        vectors = self.index.sentence_vectors.vectors([*others, sentence_id])
-        similarities = vectors[:-1] @ vectors[-1]
-        best = int(np.argmax(similarities))
-        return others[best] if similarities[best] >= self.duplicate_similarity else None
+    @staticmethod
+    def _duplicate(sentence_id: int, quoted: list[int], sentences: dict[int, Sentence]) -> int | None:
+        """The quoted sentence, from another article, that `sentence_id` repeats word for word and figure
+        for figure (the same `statement_key`), if any. Not by embedding similarity: "reopened on 1 March"
+        and "reopened on 2 March", or a sentence and its negation, are as close as two sentences get."""
+        sentence = sentences[sentence_id]
+        key = statement_key(sentence.text)
+        return next(
+            (q for q in quoted if sentences[q].doc_id != sentence.doc_id and statement_key(sentences[q].text) == key),
+            None,
+        )
+
+    def _figures_differ(self, draft: _Draft) -> bool:
+        """Whether two quoted answer sentences of different articles say the same thing of other figures
+        or dates ("The bridge reopened on 1 March." and "... on 2 March."): each is quoted, and flagged."""
+        answers = [i for i in draft.sentence_ids if i not in draft.context]
+        sentences = self.index.chunks.sentences(answers)
+        keys = {i: (figures_masked(sentences[i]), statement_key(sentences[i].text)) for i in answers}
+        return any(
+            keys[a][0] == keys[b][0] and keys[a][1] != keys[b][1] and sentences[a].doc_id != sentences[b].doc_id
+            for n, a in enumerate(answers)
+            for b in answers[n + 1 :]
+        )
 
     def _cite(
         self, draft: _Draft, scores: dict[int, ScoredSentence], analysis: QuestionAnalysis

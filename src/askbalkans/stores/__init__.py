@@ -40,6 +40,13 @@ def slot_of(chunk: int) -> int:
     return chunk >> SLOT_BITS
 
 
+def cosines(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The inner product of each row of `vectors` with `query`, each row summed on its own. A matrix
+    product (BLAS gemv) rounds a row by where it falls in the batch: a vector's similarity would then
+    depend on the other ids asked for with it, whose order follows the slots, that is the index's history."""
+    return np.einsum("ij,j->i", vectors, query.astype(vectors.dtype, copy=False))
+
+
 @dataclass(frozen=True)
 class ArticleRecord:
     """What the index records of an article."""
@@ -73,7 +80,8 @@ class DenseIndex(Protocol):
     """Normalised vectors by id, searched by inner product (cosine similarity)."""
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and similarities of the `k` nearest vectors, best first."""
+        """Ids and similarities of the `k` nearest vectors, best first (the embedded store keeps those that
+        tie the k-th too, so that which of tied vectors come back does not depend on their ids)."""
         ...
 
     def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
@@ -89,7 +97,8 @@ class LexicalIndex(Protocol):
     """BM25 over the passages' terms."""
 
     def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and scores of the (at most) `k` best passages with a positive score, best first."""
+        """Ids and scores of the (at most) `k` best passages with a positive score, best first (the embedded
+        store keeps those that tie the k-th too)."""
         ...
 
     def scores(self, terms: Sequence[str], ids: Ids) -> np.ndarray:

@@ -9,12 +9,14 @@ Three collections, named after `Settings.milvus_collection`:
   one, its typed spans (JSON) and its dense vector.
 - `<name>_meta`: the index spec, the acronyms and their counts (in pieces: a value holds at most 64 kB),
   and one record per article (its SHA-256 and slot), keyed.
-- `<name>_terms`: in how many passages each lexical term occurs (for the idf of the sentence scores),
-  kept up to date by each update.
+- `<name>_terms`: in how many passages each lexical term occurs, and the passages' total length (for
+  BM25 and the idf of the sentence scores), kept up to date by each update.
 
 Dense and BM25 candidates are fetched by two separate searches and fused by the retriever with the same
-weights as for the embedded store, so both stores give the same answers on clear-cut questions (BM25
-statistics differ a little: Milvus Lite computes them per segment).
+weights as for the embedded store, so both stores give the same answers on clear-cut questions. The BM25
+candidates are scored here as the embedded store scores them, under the statistics of all live passages
+(`_terms`, with their total length): Milvus Lite's own statistics are per segment, so an updated index
+would rank otherwise than a rebuilt one.
 
 Updates: new rows go in under new slots, then the article records are switched to them, then the old
 rows are deleted; a reader only uses rows whose slot is an article's current one. An update stopped at
@@ -39,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from askbalkans.bm25 import Postings, Statistics
 from askbalkans.chunker import Passage, Sentence
 from askbalkans.errors import StoreError
 from askbalkans.stores import (
@@ -49,6 +52,7 @@ from askbalkans.stores import (
     StaleIndex,
     acronym_term_groups,
     chunk_id,
+    cosines,
     describe_mismatch,
     slot_of,
 )
@@ -68,6 +72,9 @@ _COUNTS_KEY = "acronym_counts"  # -> the keys of the pieces that hold the acrony
 _COUNTS_PIECE_PREFIX = "acronym_counts:"
 _COUNTS_PIECE_CHARS = 30_000  # of JSON; quoted again as a value, it stays within _TEXT_CHARS
 _REASON_CHARS = 300
+# In the terms collection, beside each term's passage count: the total length of the passages' lexical
+# terms, for BM25's average length (no term holds a space).
+_LENGTH_KEY = " length"
 
 
 def _connect(uri: str, token: str, database: str) -> Any:
@@ -163,7 +170,14 @@ class MilvusStore:
             chunks=chunks,
             passage_vectors=MilvusDenseIndex(self.client, self.names["passages"], live, chunks),
             sentence_vectors=MilvusDenseIndex(self.client, self.names["sentences"], live, chunks),
-            lexical=MilvusLexicalIndex(self.client, self.names["passages"], self.names["terms"], live),
+            lexical=MilvusLexicalIndex(
+                self.client,
+                self.names["passages"],
+                self.names["terms"],
+                live,
+                chunks,
+                sum(r.passages for r in articles.values()),
+            ),
             acronyms=meta.get(_ACRONYMS_KEY, {}),
             acronym_counts=_counts_from(meta),
             passage_count=sum(r.passages for r in articles.values()),
@@ -322,14 +336,14 @@ class MilvusStore:
         for name, rows in ((self.names["passages"], passage_rows), (self.names["sentences"], sentence_rows)):
             for start in range(0, len(rows), _BATCH):
                 self.client.insert(name, rows[start : start + _BATCH])
-        return Counter(term for row in passage_rows for term in set(row["lexical"].split()))
+        return _term_counts(row["lexical"] for row in passage_rows)
 
     def _passage_terms(self, slots: list[int]) -> Counter[str]:
         """The passage counts of the lexical terms of the passages in `slots`."""
         if not slots:
             return Counter()
         rows = self.client.query(self.names["passages"], filter=_in("slot", sorted(slots)), output_fields=["lexical"])
-        return Counter(term for row in rows for term in set(row["lexical"].split()))
+        return _term_counts(row["lexical"] for row in rows)
 
     def _add_term_counts(self, added: Counter[str], removed: Counter[str]) -> None:
         changed = sorted(set(added) | set(removed))
@@ -345,7 +359,7 @@ class MilvusStore:
         """Count every term afresh (after an update that stopped half-way)."""
         self.client.delete(self.names["terms"], filter='term != ""')
         rows = _query_all(self.client, self.names["passages"], ["lexical"])
-        self._write_term_counts(Counter(term for row in rows for term in set(row["lexical"].split())))
+        self._write_term_counts(_term_counts(row["lexical"] for row in rows))
 
     def _write_term_counts(self, counts: Mapping[str, int]) -> None:
         rows = [{"term": t, "df": n, "dummy": [0.0, 0.0]} for t, n in counts.items() if n > 0]
@@ -373,7 +387,7 @@ class MilvusStore:
             )
             by_id.update((r["id"], r) for r in _query_all(self.client, self.names["passages"], fields, concerned))
         rows = [row for row in by_id.values() if row["slot"] in slots]
-        old_terms = Counter(term for row in rows for term in set(row["lexical"].split()))
+        old_terms = _term_counts(row["lexical"] for row in rows)
         titles = {
             value["slot"]: value["title"] for key, value in self._meta().items() if key.startswith(_ARTICLE_PREFIX)
         }
@@ -382,7 +396,7 @@ class MilvusStore:
             row["lexical"] = _lexical(titles.get(row["slot"], ""), row["text"], table)
         for start in range(0, len(rows), _BATCH):
             self.client.upsert(self.names["passages"], rows[start : start + _BATCH])
-        return Counter(term for row in rows for term in set(row["lexical"].split())), old_terms
+        return _term_counts(row["lexical"] for row in rows), old_terms
 
     def _put_counts(self, counts: AcronymCounts) -> list[str]:
         """Write the pieces of `counts` under keys of their own; the keys, in order."""
@@ -415,6 +429,17 @@ def _counts_from(meta: Mapping[str, Any]) -> AcronymCounts:
         return AcronymCounts.from_json(json.loads("".join(meta[key] for key in meta[_COUNTS_KEY])))
     except (KeyError, ValueError, TypeError) as error:
         raise StaleIndex(f"the acronym counts are missing or corrupt ({error!r})") from None
+
+
+def _term_counts(lexicals: Iterable[str]) -> Counter[str]:
+    """In how many of these passages (their lexical fields) each term occurs, and under _LENGTH_KEY their
+    total length."""
+    counts: Counter[str] = Counter()
+    for lexical in lexicals:
+        found = lexical.split()
+        counts.update(set(found))
+        counts[_LENGTH_KEY] += len(found)
+    return counts
 
 
 def _lexical(title: str, text: str, acronyms: Acronyms) -> str:
@@ -489,7 +514,7 @@ class MilvusChunkStore:
         }
 
 
-_PASSAGE_FIELDS = ["id", "doc_id", "number", "first_sentence", "end_sentence", "text", "dense"]
+_PASSAGE_FIELDS = ["id", "doc_id", "number", "first_sentence", "end_sentence", "text", "lexical", "dense"]
 _SENTENCE_FIELDS = ["id", "doc_id", "number", "start", "end", "text", "leans", "spans", "dense"]
 
 
@@ -520,17 +545,30 @@ class MilvusDenseIndex:
         return np.array([rows[int(i)]["dense"] for i in ids], dtype=np.float32)
 
     def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
-        return self.vectors(ids) @ query
+        return cosines(self.vectors(ids), query)
 
 
 class MilvusLexicalIndex:
-    """BM25 by Milvus's own function over the passages' lexical terms."""
+    """BM25 over the passages' lexical terms: candidates found by Milvus's own BM25 function, scored here as
+    the embedded store scores them, under the statistics of all the live passages (the term counts
+    collection). Milvus Lite's own statistics are per segment: a copy of a passage written by a later
+    update scored otherwise than the original, so an updated index ranked otherwise than a rebuilt one."""
 
-    def __init__(self, client: Any, collection: str, terms_collection: str, live: set[int]):
+    def __init__(
+        self,
+        client: Any,
+        collection: str,
+        terms_collection: str,
+        live: set[int],
+        chunks: MilvusChunkStore,
+        documents: int,
+    ):
         self.client = client
         self.collection = collection
         self.terms_collection = terms_collection
         self.live = live
+        self.chunks = chunks
+        self.documents = documents
 
     def document_frequencies(self, terms: Sequence[str]) -> np.ndarray:
         wanted = list(dict.fromkeys(terms))
@@ -542,25 +580,32 @@ class MilvusLexicalIndex:
         found = {row["term"]: int(row["df"]) for row in rows}
         return np.array([found.get(term, 0) for term in terms], dtype=np.int64)
 
-    def _search(self, terms: Sequence[str], k: int, ids: Sequence[int] | None = None) -> dict[int, float]:
+    def _candidates(self, terms: Sequence[str], k: int) -> np.ndarray:
+        """The ids of the `k` best live passages by Milvus's own BM25."""
         if not terms or k <= 0:
-            return {}
+            return np.zeros(0, dtype=np.int64)
         hits = self.client.search(
-            self.collection,
-            data=[" ".join(terms)],
-            anns_field="sparse",
-            limit=k,
-            filter=_ids_filter(ids) if ids is not None else "",
-            search_params={"metric_type": "BM25"},
+            self.collection, data=[" ".join(terms)], anns_field="sparse", limit=k, search_params={"metric_type": "BM25"}
         )[0]
-        # Milvus Lite gives BM25 scores negated (best first all the same); Milvus gives them positive.
-        return {int(h["id"]): abs(float(h["distance"])) for h in hits if slot_of(int(h["id"])) in self.live}
+        return np.array([int(h["id"]) for h in hits if slot_of(int(h["id"])) in self.live], dtype=np.int64)
+
+    def _bm25(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        rows = self.chunks.rows("passages", ids.tolist(), _PASSAGE_FIELDS)
+        postings = Postings.build([rows[int(i)]["lexical"].split() for i in ids])
+        frequencies = self.document_frequencies([*terms, _LENGTH_KEY])
+        statistics = Statistics(
+            self.documents, float(frequencies[-1]), dict(zip(terms, frequencies[:-1].tolist(), strict=True))
+        )
+        return postings.scores_of(terms, np.arange(len(ids)), statistics=statistics)
 
     def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        found = sorted(self._search(terms, k).items(), key=lambda item: -item[1])
-        return np.array([i for i, _ in found], dtype=np.int64), np.array([s for _, s in found], dtype=np.float32)
+        # Milvus's candidates, twice as many as asked for (its ranking is not quite ours), rescored.
+        ids = self._candidates(terms, 2 * k)
+        scores = self._bm25(terms, ids) if len(ids) else np.zeros(0, dtype=np.float32)
+        best = np.lexsort((ids, -scores))[:k]
+        best = best[scores[best] > 0]
+        return ids[best], scores[best]
 
     def scores(self, terms: Sequence[str], ids: Ids) -> np.ndarray:
-        wanted = [int(i) for i in ids]
-        found = self._search(terms, len(wanted), wanted) if wanted else {}
-        return np.array([found.get(i, 0.0) for i in wanted], dtype=np.float32)
+        wanted = np.asarray(ids, dtype=np.int64)
+        return self._bm25(terms, wanted) if len(wanted) else np.zeros(0, dtype=np.float32)

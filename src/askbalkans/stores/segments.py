@@ -18,7 +18,7 @@ import numpy as np
 
 from askbalkans.bm25 import Postings, Statistics
 from askbalkans.chunker import Passage, Sentence
-from askbalkans.stores import SLOT_BITS, ArticleRecord, Ids
+from askbalkans.stores import SLOT_BITS, ArticleRecord, Ids, cosines
 from askbalkans.tagging import Span
 
 SPAN_TYPES = ("number", "money", "percent", "date", "person", "place", "name")
@@ -53,18 +53,26 @@ class FaissDenseIndex:
         return faiss.SearchParameters(**options) if options else None
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` nearest, and those that tie the k-th: which of tied vectors FAISS keeps goes by id,
+        and ids follow the index's history."""
         k = min(k, self._live)
         if k <= 0:
             return _NONE, np.zeros(0, dtype=np.float32)
-        scores, ids = self._index.search(query[None, :], k, params=self._parameters())
-        found = ids[0] >= 0
-        return ids[0][found], scores[0][found]
+        wanted = k
+        while True:
+            scores, ids = self._index.search(query[None, :], wanted, params=self._parameters())
+            found = ids[0] >= 0
+            ids, scores = ids[0][found], scores[0][found]
+            if len(ids) < wanted or wanted >= self._live or scores[-1] < scores[k - 1]:
+                kept = scores >= scores[k - 1] if len(ids) >= k else slice(None)
+                return ids[kept], scores[kept]
+            wanted = min(2 * wanted, self._live)
 
     def vectors(self, ids: Ids) -> np.ndarray:
         return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
-        return self.vectors(ids) @ query
+        return cosines(self.vectors(ids), query)
 
 
 class ArrayDenseIndex:
@@ -92,7 +100,7 @@ class ArrayDenseIndex:
         return self._vectors[rows].astype(np.float32)
 
     def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
-        return self.vectors(ids) @ query
+        return cosines(self.vectors(ids), query)
 
 
 class PostingsLexicalIndex:
@@ -283,9 +291,10 @@ class Routing:
 
 
 def _best(ids: list[np.ndarray], scores: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `k` best of the segments' hits, best first (ties by id)."""
+    """The `k` best of the segments' hits, and those that tie the k-th, best first (ties by id)."""
     all_ids, all_scores = np.concatenate([_NONE, *ids]), np.concatenate([np.zeros(0, np.float32), *scores])
-    best = np.lexsort((all_ids, -all_scores))[:k]
+    best = np.lexsort((all_ids, -all_scores))
+    best = best[all_scores[best] >= all_scores[best[k - 1]]] if len(best) > k > 0 else best[:k]
     return all_ids[best], all_scores[best].astype(np.float32)
 
 
@@ -309,7 +318,7 @@ class SegmentedDenseIndex:
         return vectors
 
     def similarities(self, query: np.ndarray, ids: Ids) -> np.ndarray:
-        return self.vectors(ids) @ query
+        return cosines(self.vectors(ids), query)
 
 
 class SegmentedLexicalIndex:
