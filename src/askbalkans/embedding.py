@@ -39,8 +39,10 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def encode(self, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
-        """float32 array (len(texts), dimension), each row of unit length and a function of its text alone
-        (not of the texts encoded with it: an index must hold the same vectors whatever its history)."""
+        """float32 array (len(texts), dimension), each row of unit length. The same list of texts gives the
+        same rows, whatever the process did before; a row's last digits may depend on the other texts of
+        the list, so what is stored is embedded one article per call (an index must hold the same vectors
+        whatever its history)."""
         ...
 
 
@@ -57,22 +59,23 @@ def model_location(model: str) -> str:
 class SentenceTransformerEmbedder:
     """Normalised embeddings from one SentenceTransformer, safe to call from several threads.
 
-    A text's vector must not depend on what else the process did, or an update (which embeds only the
+    A stored vector must not depend on what else the process did, or an update (which embeds only the
     changed articles, after opening the index) would store other vectors than a rebuild, scores would
     differ in the fourth decimal and copies of a sentence would tie or not by chance. Two things changed
-    its last digits (up to 3e-7 a component with MiniLM):
-    - the texts it was batched with (padding, and BLAS rounding by a row's place in the batch): each text
-      is embedded alone, which costs about 1.8 times a batched embedding on 2 cores (the seeds' 115 texts:
-      2.3 s against 1.3 s);
+    a vector's last digits (up to 3e-7 a component with MiniLM):
+    - the texts it was batched with (padding, and BLAS rounding by a row's place in the batch): the
+      indexer embeds one article per call, so an article's vectors are a function of its own text (one
+      call per text cost 1.8 times as much);
     - the number of threads: torch shares OpenMP with FAISS, which searches on one thread, so a text
       embedded after an index was opened came out otherwise than before; each call runs on EMBED_THREADS.
-    The same text thus gets the same vector on one machine, whatever the history (another number of cores
-    may round otherwise: `askbalkans index --rebuild` after moving an index)."""
+    The same article thus gets the same vectors on one machine, whatever the history (another number of
+    cores may round otherwise: `askbalkans index --rebuild` after moving an index)."""
 
-    def __init__(self, model: str = DEFAULT_MODEL):
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32):
         from sentence_transformers import SentenceTransformer  # slow to import: only when a model is needed
 
         self.name = model
+        self.batch_size = batch_size
         self._model = SentenceTransformer(model_location(model), device="cpu")
         # Hugging Face fast tokenizers fail when one instance is used by two threads at once.
         self._lock = threading.Lock()
@@ -94,18 +97,21 @@ class SentenceTransformerEmbedder:
 
     def encode(self, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
         import torch
-        from tqdm import tqdm  # type: ignore[import-untyped]  # sentence-transformers' progress bars
 
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         with self._lock:
             threads = torch.get_num_threads()
             torch.set_num_threads(EMBED_THREADS)
             try:
-                for row, text in enumerate(tqdm(texts, disable=not show_progress_bar, unit="text")):
-                    vectors[row] = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+                vectors = self._model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=show_progress_bar,
+                )
             finally:
                 torch.set_num_threads(threads)  # FAISS's searches, which share the setting, stay on theirs
-        return vectors
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 @lru_cache(maxsize=4)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
+from tqdm import tqdm  # type: ignore[import-untyped]  # comes with sentence-transformers
 
 from askbalkans.chunker import ArticleChunks, Sentence, TokenBudget, chunk_article
 from askbalkans.config import Settings
@@ -205,11 +205,16 @@ def embed_articles(
     """Chunk, tag and embed `articles`, giving them slots from `first_slot` on."""
     budget = token_budget(settings, embedder)
     chunked = tag_sentences([chunk_article(article, budget) for article in articles], tagger)
-    passage_texts = [p.text for chunks in chunked for p in chunks.passages]
-    sentence_texts = [text for chunks in chunked for text in sentence_texts_in_context(chunks.sentences)]
-    log.info("embedding %d passages and %d sentences", len(passage_texts), len(sentence_texts))
-    passage_vectors = _split(embedder.encode(passage_texts, show_progress_bar=show_progress), chunked, "passages")
-    sentence_vectors = _split(embedder.encode(sentence_texts, show_progress_bar=show_progress), chunked, "sentences")
+    log.info(
+        "embedding %d passages and %d sentences",
+        sum(len(c.passages) for c in chunked),
+        sum(len(c.sentences) for c in chunked),
+    )
+    # One article per call: its vectors then depend on its text alone, not on what else this update embeds.
+    passage_vectors, sentence_vectors = [], []
+    for chunks in tqdm(chunked, disable=not show_progress, unit="article"):
+        passage_vectors.append(embedder.encode([p.text for p in chunks.passages]))
+        sentence_vectors.append(embedder.encode(sentence_texts_in_context(chunks.sentences)))
     return [
         ArticleEntry(
             record=ArticleRecord(
@@ -245,12 +250,6 @@ def tag_sentences(chunked: list[ArticleChunks], tagger: Tagger, batch: int = 200
     return [
         replace(chunks, sentences=tuple(replace(s, spans=next(spans)) for s in chunks.sentences)) for chunks in chunked
     ]
-
-
-def _split(vectors: np.ndarray, chunked: list[ArticleChunks], kind: str) -> list[np.ndarray]:
-    """Rows of `vectors` per article, in order."""
-    counts = [len(getattr(chunks, kind)) for chunks in chunked]
-    return np.split(vectors, np.cumsum(counts)[:-1]) if counts else []
 
 
 def sentence_texts_in_context(sentences: Sequence[Sentence]) -> list[str]:
