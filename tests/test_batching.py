@@ -1,16 +1,14 @@
-"""Micro-batching of the questions' embeddings and taggings: several threads, one model call, each its own
-result."""
+"""Questions asked at once by several threads: their taggings micro-batched (one model call, each its own
+result), and every answer the same as asked alone."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
 
 from askbalkans.batching import MicroBatcher
-from askbalkans.embedding import BatchedEmbedder
 from askbalkans.tagging import BatchedTagger
 
 QUESTIONS = [
@@ -20,6 +18,9 @@ QUESTIONS = [
     "What did Mark Rutte ask Kosovo and Serbia to do?",
     "Where did Kurti and Vučić meet in September 2023?",
     "Who is the EU special representative for the Kosovo-Serbia dialogue?",
+    # Embedded in one batch with others, its vector differed in the last digits, and a score of its answer
+    # in the fourth decimal (8.3866 against 8.3865).
+    "With which organisation did the Balkans Group announce a new partnership?",
 ] * 3
 
 
@@ -33,17 +34,6 @@ class CountedCalls:
     def __call__(self, items):
         self.batches.append(len(items))
         return self.function(items)
-
-
-class CountedEmbedder:
-    """The real embedder, and the size of every batch it was called with."""
-
-    def __init__(self, embedder):
-        self.name = embedder.name
-        self.encode_calls = CountedCalls(embedder.encode)
-
-    def encode(self, texts, show_progress_bar=False):
-        return self.encode_calls(texts)
 
 
 def asked_at_once(function, items: list) -> list:
@@ -62,12 +52,10 @@ def asked_at_once(function, items: list) -> list:
         return list(pool.map(ask, items))
 
 
-def test_questions_embedded_at_once_share_model_calls_and_get_their_own_vectors(embedder):
-    counted = CountedEmbedder(embedder)
-    vectors = asked_at_once(BatchedEmbedder(counted, window=0.01).encode, QUESTIONS)
-    assert np.allclose(np.stack(vectors), embedder.encode(QUESTIONS), atol=1e-5)
-    batches = counted.encode_calls.batches
-    assert sum(batches) == len(QUESTIONS) and len(batches) < len(QUESTIONS) / 2, batches
+def test_questions_asked_at_once_get_the_answers_they_get_alone(seeds_assistant):
+    alone = {question: seeds_assistant.ask(question).to_dict() for question in QUESTIONS}
+    at_once = asked_at_once(lambda questions: [seeds_assistant.ask(questions[0]).to_dict()], QUESTIONS)
+    assert at_once == [alone[question] for question in QUESTIONS]
 
 
 def test_questions_tagged_at_once_get_their_own_tags(tagger):

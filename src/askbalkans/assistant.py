@@ -24,7 +24,7 @@ from askbalkans.composer.reader import load_reader
 from askbalkans.config import Settings
 from askbalkans.conversation import resolve_follow_up, turns_of
 from askbalkans.corpus import Corpus, list_corpus
-from askbalkans.embedding import BatchedEmbedder, Embedder, WordSimilarity, load_embedder
+from askbalkans.embedding import Embedder, WordSimilarity, load_embedder
 from askbalkans.indexer import IndexReport, open_index
 from askbalkans.lexicon import QUESTION_WORDS
 from askbalkans.question import AnswerFinder
@@ -105,16 +105,16 @@ class Assistant:
         self.index: Index = opened.index
         self.report: IndexReport = opened.report
         settings = self.settings
-        # Questions asked at once by several threads (the chat page) are embedded and tagged together.
-        query_embedder = BatchedEmbedder(self.embedder, settings.question_batch_window)
+        # Questions asked at once by several threads (the chat page) are tagged together. They are embedded
+        # one by one: in one batch, a question's vector would depend on the others' in its last digits.
         query_tagger = BatchedTagger(self.tagger, settings.question_batch_window)
         self.retriever = Retriever(
             self.index,
-            query_embedder,
+            self.embedder,
             fusion or WeightedFusion(settings.dense_weight, settings.lexical_weight, settings.sentence_weight),
             settings.candidate_k,
         )
-        self.finder = AnswerFinder(WordSimilarity(query_embedder))
+        self.finder = AnswerFinder(WordSimilarity(self.embedder))
         sentence_reader = None if settings.reader == "none" else load_reader(quantize=settings.reader == "int8")
         self.reader: Reader = reader or Composer(
             self.index,

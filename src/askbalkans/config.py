@@ -149,8 +149,8 @@ class Settings:
     # Questions being answered or waiting, over the page and its API together; one more is refused at once
     # with a "busy" message (a Gradio error over the API) rather than made to wait ever longer.
     max_waiting_questions: int = _setting(64, env="ASKBALKANS_MAX_WAITING_QUESTIONS", low=1, high=100_000)
-    # Threads answering questions at once; the questions they embed and tag at about the same moment are
-    # embedded and tagged together, each batch gathered for question_batch_window seconds.
+    # Threads answering questions at once; the questions they tag at about the same moment are tagged
+    # together, each batch gathered for question_batch_window seconds.
     answer_threads: int = _setting(16, env="ASKBALKANS_ANSWER_THREADS", low=1, high=256)
     question_batch_window: float = _setting(0.002, low=0, high=1)
 

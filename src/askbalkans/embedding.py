@@ -9,8 +9,6 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from askbalkans.batching import MicroBatcher
-
 # Models are loaded from local folders only: no hub look-ups or telemetry (the assistant runs offline).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -118,38 +116,6 @@ class SentenceTransformerEmbedder:
 def load_embedder(model: str = DEFAULT_MODEL) -> SentenceTransformerEmbedder:
     """The embedder for `model`, loaded once per process and shared (it is thread-safe)."""
     return SentenceTransformerEmbedder(model)
-
-
-# Calls of at most this many texts are batched with other threads' (a question, a word or two); larger
-# ones (indexing) go to the model as they are.
-SMALL_CALL_TEXTS = 4
-
-
-class BatchedEmbedder:
-    """`embedder`, with the small calls that several threads make at once run as one (batching.py)."""
-
-    def __init__(self, embedder: Embedder, window: float, max_texts: int = 64):
-        self.inner = embedder
-        self.name = embedder.name
-        self._batcher: MicroBatcher[str, np.ndarray] = MicroBatcher(
-            lambda texts: list(embedder.encode(texts)), window, max_texts
-        )
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def encode(self, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
-        if show_progress_bar or not texts or len(texts) > SMALL_CALL_TEXTS:
-            return self.inner.encode(texts, show_progress_bar)
-        return np.stack(self._batcher(texts))
 
 
 class WordSimilarity:
