@@ -349,11 +349,14 @@ def refusal(url: str, body: bytes, chunked: bool = False) -> tuple[int, str]:
     connection.putheader("Content-Type", "application/json")
     connection.putheader(*(("Transfer-Encoding", "chunked") if chunked else ("Content-Length", str(len(body)))))
     connection.endheaders()
-    for start in range(0, len(body), 4_000):
-        piece = body[start : start + 4_000]
-        connection.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
-    if chunked:
-        connection.send(b"0\r\n\r\n")
+    try:
+        for start in range(0, len(body), 4_000):
+            piece = body[start : start + 4_000]
+            connection.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+        if chunked:
+            connection.send(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):  # the server answered first: its answer is still read
+        pass
     response = connection.getresponse()
     reply = response.status, response.read().decode()
     connection.close()

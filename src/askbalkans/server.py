@@ -14,6 +14,8 @@ so that the loading page is up before anything heavy is imported.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import logging
 import socket
@@ -58,6 +60,9 @@ BLOCKED_PATHS = ("/upload", "/gradio_api/upload", "/gradio_api/upload_progress")
 # /config and /gradio_api/info), so they are not served.
 UNSERVED_PATHS = ("/openapi.json", "/gradio_api/openapi.json")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+# Of a request refused as too large, at most this much more is read (and dropped) before the answer.
+_DRAINED_BYTES = 64_000_000
+_DRAIN_SECONDS = 2.0
 BUSY = (
     "The assistant is busy: {waiting} questions are being answered or waiting. Yours was not answered; "
     "please ask it again in a moment."
@@ -151,8 +156,6 @@ class AnswerQueue:
 
     async def run(self, function: Callable[[], Result]) -> Result:
         """`function()`, run in one of the threads; `Busy` if too many questions are there already."""
-        import asyncio
-
         with self._lock:
             if self._waiting >= self.max_waiting:
                 raise Busy(BUSY.format(waiting=self._waiting))
@@ -206,6 +209,10 @@ class RequestGate:
         return await self.app(scope, replay, send)
 
     async def _too_large(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # The rest of the body is read and dropped first (within bounds): a server that answers and closes
+        # while the client still sends makes the client's socket reset, and the 413 is lost to it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_drop_body(receive, _DRAINED_BYTES), _DRAIN_SECONDS)
         await _plain(
             scope,
             receive,
@@ -214,6 +221,15 @@ class RequestGate:
             f"Request too large: this server takes requests of up to {self.max_bytes:,} bytes "
             "(ASKBALKANS_MAX_REQUEST_BYTES); a question is read up to its first few hundred characters anyway.",
         )
+
+
+async def _drop_body(receive: Any, limit: int) -> None:
+    dropped = 0
+    while dropped <= limit:
+        message = await receive()
+        dropped += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
 
 
 async def _plain(scope: dict[str, Any], receive: Any, send: Any, status: int, text: str) -> None:
