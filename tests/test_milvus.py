@@ -6,6 +6,8 @@ import itertools
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from gradio_client import Client
@@ -163,6 +165,24 @@ def test_an_updated_index_answers_as_a_rebuild_after_every_step(milvus_uri, corp
 def test_a_server_that_is_down_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot reach the Milvus server at http://127.0.0.1:"):
         MilvusStore(f"http://127.0.0.1:{free_port()}", "nowhere")
+
+
+def test_a_server_busy_for_a_moment_after_a_quiet_spell_still_accepts_a_new_store(tmp_path):
+    """pymilvus shares one connection per server and re-dials one idle for over 30 s within the timeout of
+    whoever opened it first (here the 2 s readiness probe): CI's first store after a long test module was
+    refused while the machine was busy. A store's connection is now its own, with CONNECT_SECONDS."""
+    server = MilvusLiteServer(tmp_path / "milvus")
+    with server as uri:
+        MilvusStore(uri, "quiet")
+        time.sleep(31)
+        server.pause()
+        resumed = threading.Timer(6, server.resume)
+        resumed.start()
+        try:
+            MilvusStore(uri, "quiet")
+        finally:
+            resumed.cancel()
+            server.resume()
 
 
 def test_a_server_that_dies_mid_operation_is_a_clear_error_and_a_restart_recovers(

@@ -34,6 +34,7 @@ import json
 import logging
 import re
 import uuid
+import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
@@ -72,6 +73,7 @@ _COUNTS_KEY = "acronym_counts"  # -> the keys of the pieces that hold the acrony
 _COUNTS_PIECE_PREFIX = "acronym_counts:"
 _COUNTS_PIECE_CHARS = 30_000  # of JSON; quoted again as a value, it stays within _TEXT_CHARS
 _REASON_CHARS = 300
+CONNECT_SECONDS = 30.0  # for a server to accept a new connection
 # In the terms collection, beside each term's passage count: the total length of the passages' lexical
 # terms, for BM25's average length (no term holds a space).
 _LENGTH_KEY = " length"
@@ -82,13 +84,20 @@ def _connect(uri: str, token: str, database: str) -> Any:
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # it logs each refused connection in full
     try:
-        client = MilvusClient(uri=uri, token=token or "", db_name=database or "")
+        # A connection of its own: pymilvus otherwise shares one per server in the process, and a shared
+        # one idle for over 30 s is health-checked and re-dialled within the timeout of whoever opened it
+        # first (a 2 s readiness probe, say), so a server busy for a moment refused every new store.
+        client = MilvusClient(
+            uri=uri, token=token or "", db_name=database or "", timeout=CONNECT_SECONDS, dedicated=True
+        )
         client.list_collections()
     except MilvusException as error:
         raise StoreError(
             f"cannot reach the Milvus server at {uri} ({error.message}); start it, or set ASKBALKANS_MILVUS_URI"
         ) from None
-    return _Guarded(client, uri)
+    guarded = _Guarded(client, uri)
+    weakref.finalize(guarded, client.close)  # the connection is the store's own: closed with it
+    return guarded
 
 
 class _Guarded:

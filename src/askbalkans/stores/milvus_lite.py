@@ -43,13 +43,25 @@ class MilvusLiteServer:
             if self._process.poll() is not None:
                 raise RuntimeError(f"milvus-lite exited: {log.read_text()[-2000:]}")
             try:
-                MilvusClient(uri=self.uri, timeout=2).list_collections()
+                probe = MilvusClient(uri=self.uri, timeout=2, dedicated=True)
+                probe.list_collections()
+                probe.close()
                 return self.uri
             except MilvusException:
                 if time.monotonic() > deadline:
                     self.__exit__(None, None, None)
                     raise
                 time.sleep(0.2)
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP to its process group), as a machine too busy to run it would."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGCONT)
 
     def kill(self) -> None:
         """Stop the server at once, as a crash would (SIGKILL to its process group)."""
